@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs what subcell needs from Debian's packages (only what is missing),
+# then configures and builds it in ./build.
+#
+#   scripts/setup.sh            build dependencies + build
+#   SUBCELL_WITH=tests ...      also what the tests need
+#
+# CPython >= 3.12 with a shared libpython is found by CMake (pyenv's newest,
+# else python3.N-config); point it elsewhere with
+#   SUBCELL_CMAKE_ARGS=-DPython3_ROOT_DIR=/path/to/prefix scripts/setup.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(build-essential cmake pkg-config libuv1-dev nlohmann-json3-dev)
+case "${SUBCELL_WITH:-}" in
+  *tests*) packages+=(catch2 libvalijson-dev) ;;
+esac
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}"
+  sudo=""
+  [ "$(id -u)" = 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+tests=OFF
+case "${SUBCELL_WITH:-}" in *tests*) tests=ON ;; esac
+# shellcheck disable=SC2086
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSUBCELL_TESTS=$tests ${SUBCELL_CMAKE_ARGS:-} >/dev/null
+cmake --build build -j2

@@ -1,0 +1,231 @@
+#include "protocol/protocol_json.h"
+
+#include "rpc/params.h"
+
+namespace subcell::protocol {
+namespace {
+
+const char* state_name(SessionState s) {
+  switch (s) {
+    case SessionState::kStarting:
+    case SessionState::kIdle: return "idle";
+    case SessionState::kBusy: return "busy";
+    case SessionState::kClosing:
+    case SessionState::kClosed: return "closing";
+  }
+  return "idle";
+}
+
+bool read_session_id(rpc::ParamReader& r, std::string& out) {
+  if (!r.required("session", out)) return false;
+  if (out.empty() || out.size() > 128) {
+    r.fail("session", "must be 1 to 128 characters");
+    return false;
+  }
+  return true;
+}
+
+// A cell id is a string or an integer (or null); kept as its JSON text.
+bool read_cell(rpc::ParamReader& r, std::optional<CellTag>& out) {
+  std::optional<Json> cell;
+  if (!r.optional("cell", cell)) return false;
+  if (!cell) return true;
+  if (!cell->is_null() && !cell->is_string() && !cell->is_number_integer()) {
+    r.fail("cell", "expected a string, an integer or null");
+    return false;
+  }
+  out = cell->is_null() ? CellTag{} : rpc::dump(*cell);
+  return true;
+}
+
+std::string quoted(const std::string& s) { return rpc::dump(Json(s)); }
+
+std::string notification_head(std::string_view method, const std::string& session, const CellRef& cell) {
+  std::string body = R"({"jsonrpc":"2.0","method":")";
+  body += method;
+  body += R"(","params":{"session":)";
+  body += quoted(session);
+  body += R"(,"cell":)";
+  body += cell.tag.empty() ? "null" : cell.tag;
+  body += R"(,"executionCount":)";
+  body += std::to_string(cell.execution_count);
+  return body;
+}
+
+}  // namespace
+
+Result<InitializeParams> decode_initialize(const Json& params) {
+  rpc::ParamReader r(params, "initialize");
+  InitializeParams p;
+  std::optional<Json> options;
+  r.optional("initializationOptions", options);
+  if (options && !options->is_null()) {
+    rpc::ParamReader o(*options, "initialize", "params.initializationOptions");
+    if (o.optional("poolSize", p.pool_size) && p.pool_size && (*p.pool_size < 0 || *p.pool_size > 64)) {
+      o.fail("poolSize", "must be between 0 and 64");
+    }
+    o.optional("prelude", p.prelude);
+    if (!o.ok()) return o.error();
+  }
+  std::optional<Json> client;
+  r.optional("clientInfo", client);
+  if (client && client->is_object()) {
+    p.client = client->value("name", "") + " " + client->value("version", "");
+  }
+  if (!r.ok()) return r.error();
+  return p;
+}
+
+Result<OpenOptions> decode_session_open(const Json& params) {
+  rpc::ParamReader r(params, "session/open");
+  OpenOptions o;
+  r.optional("session", o.id) && r.optional("cwd", o.cwd) && r.optional("name", o.name);
+  if (r.ok() && o.id && (o.id->empty() || o.id->size() > 128)) r.fail("session", "must be 1 to 128 characters");
+  if (!r.ok()) return r.error();
+  return o;
+}
+
+Result<SessionParams> decode_session(const Json& params, std::string_view method) {
+  rpc::ParamReader r(params, method);
+  SessionParams p;
+  if (!read_session_id(r, p.session)) return r.error();
+  return p;
+}
+
+Result<CellRunParams> decode_cell_run(const Json& params) {
+  rpc::ParamReader r(params, "cell/run");
+  CellRunParams p;
+  std::optional<CellTag> cell;
+  read_session_id(r, p.session) && r.required("code", p.code) && read_cell(r, cell);
+  if (!r.ok()) return r.error();
+  p.cell = cell.value_or(CellTag{});
+  return p;
+}
+
+Result<CellInterruptParams> decode_cell_interrupt(const Json& params) {
+  rpc::ParamReader r(params, "cell/interrupt");
+  CellInterruptParams p;
+  read_session_id(r, p.session) && read_cell(r, p.cell);
+  if (!r.ok()) return r.error();
+  return p;
+}
+
+Result<CellCompleteParams> decode_cell_complete(const Json& params) {
+  rpc::ParamReader r(params, "cell/complete");
+  CellCompleteParams p;
+  std::optional<std::int64_t> cursor;
+  read_session_id(r, p.session) && r.required("code", p.code) && r.optional("cursor", cursor);
+  if (r.ok() && cursor && *cursor < 0) r.fail("cursor", "must not be negative");
+  if (!r.ok()) return r.error();
+  if (cursor) p.cursor = static_cast<std::size_t>(*cursor);
+  return p;
+}
+
+Result<CancelParams> decode_cancel(const Json& params) {
+  rpc::ParamReader r(params, "$/cancelRequest");
+  CancelParams p;
+  if (r.required("id", p.id) && !p.id.is_string() && !p.id.is_number_integer()) {
+    r.fail("id", "expected a string or an integer");
+  }
+  if (!r.ok()) return r.error();
+  return p;
+}
+
+Json cell_json(const CellTag& tag) {
+  if (tag.empty()) return nullptr;
+  Json j = Json::parse(tag, nullptr, false);
+  return j.is_discarded() ? Json(nullptr) : j;
+}
+
+Json encode(const MimeBundle& bundle) {
+  Json out = Json::object();
+  for (const MimeEntry& e : bundle) {
+    if (e.is_json) {
+      Json value = Json::parse(e.data, nullptr, false);
+      if (!value.is_discarded()) out[e.mime] = std::move(value);
+    } else {
+      out[e.mime] = e.data;
+    }
+  }
+  if (!out.contains("text/plain")) out["text/plain"] = "";
+  return out;
+}
+
+Json encode(const ErrorInfo& error) {
+  Json frames = Json::array();
+  for (const TraceFrame& f : error.frames) {
+    Json frame{{"file", f.file}, {"line", f.line ? Json(*f.line) : Json(nullptr)}, {"function", f.function},
+               {"source", f.source}};
+    if (f.execution_count > 0) {
+      frame["executionCount"] = f.execution_count;
+      frame["cell"] = cell_json(f.cell);
+    }
+    frames.push_back(std::move(frame));
+  }
+  Json out{{"type", error.type}, {"message", error.message}, {"traceback", error.traceback}, {"frames", std::move(frames)}};
+  if (const auto& loc = error.location) {
+    Json l{{"file", loc->file}, {"line", loc->line}};
+    if (loc->column) l["column"] = *loc->column;
+    if (loc->end_line) l["endLine"] = *loc->end_line;
+    if (loc->end_column) l["endColumn"] = *loc->end_column;
+    if (loc->execution_count > 0) {
+      l["executionCount"] = loc->execution_count;
+      l["cell"] = cell_json(loc->cell);
+    }
+    out["location"] = std::move(l);
+  }
+  return out;
+}
+
+Json encode(const RunOutcome& outcome) {
+  return Json{{"executionCount", outcome.execution_count},
+              {"durationMs", outcome.duration_ms},
+              {"value", outcome.value ? encode(*outcome.value) : Json(nullptr)},
+              {"error", outcome.error ? encode(*outcome.error) : Json(nullptr)}};
+}
+
+Json encode(const ResetOutcome& outcome) {
+  return Json{{"removedNames", outcome.removed_names}, {"durationMs", outcome.duration_ms}};
+}
+
+Json encode(const CompleteOutcome& outcome) {
+  return Json{{"matches", outcome.matches}, {"cursorStart", outcome.cursor_start}, {"cursorEnd", outcome.cursor_end}};
+}
+
+Json encode_close(const CloseOutcome& outcome, int cancelled_cells) {
+  return Json{{"interpreter", outcome.ended ? "ended" : "parked"},
+              {"cancelledCells", cancelled_cells},
+              {"strayThreads", outcome.stray_threads}};
+}
+
+Json encode_list(const std::vector<SessionSummary>& sessions) {
+  Json list = Json::array();
+  for (const SessionSummary& s : sessions) {
+    Json entry{{"session", s.id}, {"state", state_name(s.state)}, {"cellsRun", s.cells_run}, {"queuedCells", s.queued_cells}};
+    if (!s.name.empty()) entry["name"] = s.name;
+    list.push_back(std::move(entry));
+  }
+  return Json{{"sessions", std::move(list)}};
+}
+
+std::string output_notification(const std::string& session, const StreamOutput& out) {
+  std::string body = notification_head("cell/output", session, out.cell);
+  body += out.stream == Stream::kStdout ? R"(,"stream":"stdout","text":)" : R"(,"stream":"stderr","text":)";
+  body += quoted(out.text);
+  body += "}}";
+  return body;
+}
+
+std::string started_notification(const std::string& session, const CellRef& cell) {
+  return notification_head("cell/started", session, cell) + "}}";
+}
+
+std::string display_notification(const std::string& session, const DisplayOutput& shown) {
+  std::string body = notification_head("cell/display", session, shown.cell);
+  body += R"(,"data":)";
+  body += rpc::dump(encode(shown.data));
+  body += "}}";
+  return body;
+}
+
+}  // namespace subcell::protocol

@@ -1,0 +1,184 @@
+#include "python/interrupt.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+
+// Exported by libpython 3.12 and 3.13 but declared only in the internal
+// headers (pycore_ceval.h). Unlike Py_AddPendingCall, it targets a given
+// interpreter. Its last parameter is `mainthreadonly` (3.12) or `flags`
+// (3.13); 0 means "any thread" in both.
+extern "C" int _PyEval_AddPendingCall(PyInterpreterState* interp, int (*func)(void*), void* arg, int flags);
+
+namespace subcell::py {
+namespace {
+
+constexpr int kWakeSignal = SIGUSR2;
+constexpr auto kPokeInterval = std::chrono::milliseconds(100);
+
+void ignore_signal(int) {}
+
+pid_t current_tid() { return static_cast<pid_t>(::syscall(SYS_gettid)); }
+
+}  // namespace
+
+void install_wakeup_signal() {
+  struct sigaction sa {};
+  sa.sa_handler = ignore_signal;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = 0;  // no SA_RESTART: a blocked wait returns EINTR and runs pending calls
+  sigaction(kWakeSignal, &sa, nullptr);
+}
+
+// ---------------------------------------------------------------- Poker
+
+Poker& Poker::instance() {
+  static Poker poker;
+  return poker;
+}
+
+void Poker::watch(InterruptTarget* target) {
+  std::lock_guard lock(mutex_);
+  if (std::find(targets_.begin(), targets_.end(), target) == targets_.end()) targets_.push_back(target);
+  if (!thread_.joinable()) thread_ = std::jthread([this](std::stop_token stop) { run(stop); });
+  wake_.notify_all();
+}
+
+void Poker::forget(InterruptTarget* target) {
+  std::lock_guard lock(mutex_);
+  targets_.erase(std::remove(targets_.begin(), targets_.end(), target), targets_.end());
+}
+
+void Poker::run(std::stop_token stop) {
+  std::unique_lock lock(mutex_);
+  while (!stop.stop_requested()) {
+    if (targets_.empty()) {
+      wake_.wait(lock, stop, [&] { return !targets_.empty(); });
+      continue;
+    }
+    wake_.wait_for(lock, stop, kPokeInterval, [] { return false; });
+    // Delivered or finished targets drop out; the rest are poked again.
+    std::erase_if(targets_, [](InterruptTarget* t) {
+      t->poke_undelivered();
+      return t->requested_.load() == 0 || t->requested_.load() != t->running_.load();
+    });
+  }
+}
+
+// ---------------------------------------------------------------- target
+
+InterruptTarget::~InterruptTarget() { Poker::instance().forget(this); }
+
+void InterruptTarget::attach(PyInterpreterState* interp) {
+  interp_ = interp;
+  session_thread_ = static_cast<unsigned long>(pthread_self());
+  cell_tid_ = current_tid();
+}
+
+void InterruptTarget::cell_started(std::uint64_t token) {
+  // A stale asynchronous exception aimed at this thread must not hit the
+  // new cell (CPython 3.13 keeps one across runs).
+  PyThreadState_SetAsyncExc(PyThread_get_thread_ident(), nullptr);
+  std::lock_guard lock(mutex_);
+  cell_stop_ = std::stop_source();
+  requested_.store(0);
+  running_.store(token);
+}
+
+void InterruptTarget::cell_finished() {
+  std::lock_guard lock(mutex_);
+  running_.store(0);
+  requested_.store(0);
+  cell_stop_ = std::stop_source(std::nostopstate);
+}
+
+bool InterruptTarget::request(std::uint64_t token) {
+  {
+    std::lock_guard lock(mutex_);
+    const std::uint64_t running = running_.load();
+    if (running == 0 || (token != 0 && token != running)) return false;
+    requested_.store(running);
+    cell_stop_.request_stop();  // wakes time.sleep and a blocked print
+  }
+  schedule();
+  poke(cell_tid_);
+  Poker::instance().watch(this);
+  return true;
+}
+
+bool InterruptTarget::on_cell_thread() const {
+  return static_cast<unsigned long>(pthread_self()) == session_thread_;
+}
+
+std::stop_token InterruptTarget::stop_token_for_current_thread() const {
+  if (!on_cell_thread()) return session_stop_.get_token();
+  std::lock_guard lock(mutex_);
+  return cell_stop_.get_token();
+}
+
+bool InterruptTarget::consume() {
+  std::uint64_t want = requested_.load();
+  return want != 0 && want == running_.load() && requested_.compare_exchange_strong(want, 0);
+}
+
+void InterruptTarget::stop_other_threads() {
+  session_stop_.request_stop();
+  schedule();
+}
+
+bool InterruptTarget::sleep(double seconds, std::stop_token stop) {
+  std::mutex m;
+  std::condition_variable_any cv;
+  std::unique_lock lock(m);
+  const auto duration = std::chrono::duration<double>(seconds);
+  cv.wait_for(lock, stop, std::chrono::duration_cast<std::chrono::nanoseconds>(duration), [] { return false; });
+  return !stop.stop_requested();
+}
+
+void InterruptTarget::schedule() {
+  if (interp_ == nullptr || scheduled_.exchange(true)) return;
+  if (_PyEval_AddPendingCall(interp_, &InterruptTarget::on_pending_call, this, 0) != 0) {
+    scheduled_.store(false);  // the queue is full; the Poker tries again
+  }
+}
+
+void InterruptTarget::poke(pid_t tid) const {
+  if (tid > 0) ::syscall(SYS_tgkill, ::getpid(), tid, kWakeSignal);
+}
+
+void InterruptTarget::poke_undelivered() {
+  const std::uint64_t want = requested_.load();
+  if (want == 0 || want != running_.load()) return;
+  schedule();
+  poke(cell_tid_);
+}
+
+int InterruptTarget::on_pending_call(void* arg) {
+  auto* self = static_cast<InterruptTarget*>(arg);
+  self->scheduled_.store(false);
+  const bool cell_thread = self->on_cell_thread();
+  if (self->stopping()) {
+    if (cell_thread) return 0;
+    // Closing: every other thread ends; pass the call on to the next one.
+    self->schedule();
+    PyErr_SetNone(PyExc_SystemExit);
+    return -1;
+  }
+  const std::uint64_t want = self->requested_.load();
+  if (want == 0 || want != self->running_.load()) return 0;  // that cell is over
+  if (!cell_thread) {
+    // A helper thread of the cell got here first: leave it alone and let
+    // the cell's own thread take the call.
+    self->schedule();
+    return 0;
+  }
+  if (!self->consume()) return 0;
+  PyErr_SetNone(PyExc_KeyboardInterrupt);
+  return -1;
+}
+
+}  // namespace subcell::py

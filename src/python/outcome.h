@@ -1,0 +1,82 @@
+// What running Python produces, as plain C++ data: the (value, error) tuple
+// of a cell, MIME bundles, and the error snapshot formatted inside the
+// interpreter. No Python objects: these cross threads and interpreters.
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace subcell {
+
+enum class Stream { kStdout, kStderr };
+
+struct MimeEntry {
+  std::string mime;
+  std::string data;      // text, base64 for images, JSON text when is_json
+  bool is_json = false;  // data is serialized JSON (application/json)
+};
+using MimeBundle = std::vector<MimeEntry>;
+
+// The client's opaque id for a cell (its JSON text, e.g. "\"a\"" or "7");
+// empty when the client gave none.
+using CellTag = std::string;
+
+struct TraceFrame {
+  std::string file;
+  std::optional<int> line;
+  std::string function;
+  std::string source;
+  int execution_count = 0;  // > 0 when the frame is in a cell of the session
+  CellTag cell;             // filled in by the session
+};
+
+struct ErrorLocation {
+  std::string file;
+  int line = 1;
+  std::optional<int> column, end_line, end_column;
+  int execution_count = 0;
+  CellTag cell;
+};
+
+struct ErrorInfo {
+  std::string type;  // qualified class name, e.g. "json.decoder.JSONDecodeError"
+  std::string message;
+  std::string traceback;  // the full text, as Python prints it
+  std::vector<TraceFrame> frames;  // outermost first
+  std::optional<ErrorLocation> location;
+};
+
+// The result of run(): a value, an error, or neither (no value to show).
+struct RunOutcome {
+  std::optional<MimeBundle> value;
+  std::optional<ErrorInfo> error;
+  int execution_count = 0;
+  double duration_ms = 0;
+};
+
+struct ResetOutcome {
+  int removed_names = 0;
+  double duration_ms = 0;
+};
+
+struct CompleteOutcome {
+  std::vector<std::string> matches;
+  std::size_t cursor_start = 0;
+  std::size_t cursor_end = 0;
+};
+
+// "<cell 12>" -> 12; 0 for any other file name.
+int execution_count_of_file(const std::string& file);
+
+}  // namespace subcell
+
+namespace subcell {
+
+struct CloseOutcome {
+  bool ended = true;      // false: a thread would not stop, the interpreter is parked
+  int stray_threads = 0;  // threads still running when the session was closed
+};
+
+}  // namespace subcell

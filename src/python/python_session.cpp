@@ -1,0 +1,202 @@
+#include "python/python_session.h"
+
+#include <Python.h>
+
+#include "python/convert.h"
+#include "python/module_policy.h"
+#include "python/runner_source.h"
+#include "python/subcell_module.h"
+#include "support/log.h"
+
+namespace subcell::py {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double ms_since(Clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+}
+
+Ref text(std::string_view s) { return steal(PyUnicode_DecodeUTF8(s.data(), static_cast<Py_ssize_t>(s.size()), "replace")); }
+
+Ref call(const Ref& fn, std::initializer_list<PyObject*> args) {
+  for (PyObject* a : args) {
+    if (a == nullptr) return Ref();
+  }
+  return steal(PyObject_Vectorcall(fn.get(), const_cast<PyObject**>(args.begin()), args.size(), nullptr));
+}
+
+Ref get_function(PyObject* ns, const char* name) {
+  Ref fn = borrow(PyDict_GetItemString(ns, name));
+  if (!fn) PyErr_Format(PyExc_RuntimeError, "subcell runner has no %s()", name);
+  return fn;
+}
+
+// Sets `module.attr = value`; false (exception set) on failure.
+bool set_module_attr(const char* module, const char* attr, PyObject* value) {
+  Ref m = steal(PyImport_ImportModule(module));
+  return m && PyObject_SetAttrString(m.get(), attr, value) == 0;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<PythonSession>> PythonSession::create(SessionIo& io, InterruptTarget& interrupts) {
+  auto interp = Interpreter::create();
+  if (!interp) return std::move(interp).take_error();
+  interrupts.attach((*interp)->state());
+  std::unique_ptr<PythonSession> session(new PythonSession(std::move(*interp), interrupts));
+  if (Status s = session->install(io); !s) {
+    session->close(std::chrono::milliseconds(100));
+    return Error{0, "cannot set up the session: " + s.error().message};
+  }
+  session->interp_->detach();
+  return session;
+}
+
+Status PythonSession::install(SessionIo& io) {
+  auto failed = [](const char* step) { return Error{0, error_from_current_exception(step).message + " (" + step + ")"}; };
+
+  Ref module = steal(PyImport_ImportModule("_subcell"));
+  if (!module || !bind_subcell_module(module.get(), &io, &interrupts_)) return failed("importing _subcell");
+
+  Ref code = steal(Py_CompileString(kRunnerSource.data(), "<subcell>", Py_file_input));
+  Ref ns = steal(PyDict_New());
+  if (!code || !ns) return failed("compiling the runner");
+  if (PyDict_SetItemString(ns.get(), "__name__", Ref(text("_subcell_runner")).get()) < 0 ||
+      PyDict_SetItemString(ns.get(), "__builtins__", PyEval_GetBuiltins()) < 0) {
+    return failed("preparing the runner");
+  }
+  if (!Ref(steal(PyEval_EvalCode(code.get(), ns.get(), ns.get())))) return failed("loading the runner");
+
+  run_ = get_function(ns.get(), "run");
+  reset_ = get_function(ns.get(), "reset");
+  complete_ = get_function(ns.get(), "complete");
+  prelude_ = get_function(ns.get(), "prelude");
+  Ref display = get_function(ns.get(), "display");
+  Ref block = get_function(ns.get(), "block_modules");
+  Ref install_stdio = get_function(ns.get(), "install_stdio");
+  if (!run_ || !reset_ || !complete_ || !prelude_ || !display || !block || !install_stdio) {
+    return failed("loading the runner");
+  }
+
+  Ref reasons = steal(PyDict_New());
+  for (const BlockedModule& b : module_policy(PY_MINOR_VERSION).block_in_sessions) {
+    if (!reasons || PyDict_SetItem(reasons.get(), text(b.name).get(), text(b.reason).get()) < 0) {
+      return failed("blocking unsafe modules");
+    }
+  }
+  if (!call(block, {reasons.get()})) return failed("blocking unsafe modules");
+  if (!call(install_stdio, {})) return failed("installing stdout/stderr");
+
+  Ref builtins = borrow(PyEval_GetBuiltins());
+  if (PyDict_SetItemString(builtins.get(), "display", display.get()) < 0) return failed("installing display()");
+  Ref sleep = steal(PyObject_GetAttrString(module.get(), "sleep"));
+  if (!sleep || !set_module_attr("time", "sleep", sleep.get())) return failed("installing time.sleep");
+  Ref frames = steal(PyObject_GetAttrString(module.get(), "current_frames"));
+  if (!frames || !set_module_attr("sys", "_current_frames", frames.get())) return failed("installing sys._current_frames");
+  return Ok{};
+}
+
+PythonSession::~PythonSession() {
+  if (!closed_) close(std::chrono::milliseconds(500));
+}
+
+RunOutcome PythonSession::run(std::string_view code, std::uint64_t token) {
+  Interpreter::Scope attached(*interp_);
+  RunOutcome outcome;
+  outcome.execution_count = ++count_;
+  interrupts_.cell_started(token);
+  const auto start = Clock::now();
+  Ref result = call(run_, {text(code).get(), Ref(steal(PyLong_FromLong(count_))).get()});
+  interrupts_.cell_finished();
+  outcome.duration_ms = ms_since(start);
+
+  if (!result || !PyTuple_Check(result.get()) || PyTuple_GET_SIZE(result.get()) != 2) {
+    // Only an exception raised inside the runner itself (an interrupt that
+    // landed between its statements, say) gets here.
+    outcome.error = error_from_current_exception("running the cell");
+    return outcome;
+  }
+  PyObject* value = PyTuple_GET_ITEM(result.get(), 0);
+  PyObject* error = PyTuple_GET_ITEM(result.get(), 1);
+  if (error != Py_None) {
+    outcome.error = error_from_tuple(error);
+  } else if (value != Py_None) {
+    outcome.value = bundle_from_dict(value);
+  }
+  return outcome;
+}
+
+ResetOutcome PythonSession::reset() {
+  Interpreter::Scope attached(*interp_);
+  ResetOutcome outcome;
+  const auto start = Clock::now();
+  Ref removed = call(reset_, {});
+  outcome.duration_ms = ms_since(start);
+  if (!removed) {
+    log::warn("reset: " + error_from_current_exception("resetting __main__").message);
+  } else {
+    outcome.removed_names = static_cast<int>(PyLong_AsLong(removed.get()));
+  }
+  return outcome;
+}
+
+CompleteOutcome PythonSession::complete(std::string_view code, std::optional<std::size_t> cursor) {
+  Interpreter::Scope attached(*interp_);
+  CompleteOutcome outcome;
+  Ref source = text(code);
+  if (!source) {
+    PyErr_Clear();
+    return outcome;
+  }
+  const Py_ssize_t length = PyUnicode_GET_LENGTH(source.get());
+  const Py_ssize_t at = cursor ? std::min<Py_ssize_t>(static_cast<Py_ssize_t>(*cursor), length) : length;
+  outcome.cursor_start = outcome.cursor_end = static_cast<std::size_t>(at);
+  Ref result = call(complete_, {source.get(), Ref(steal(PyLong_FromSsize_t(at))).get()});
+  if (!result || !PyTuple_Check(result.get()) || PyTuple_GET_SIZE(result.get()) != 3) {
+    PyErr_Clear();
+    return outcome;
+  }
+  PyObject* matches = PyTuple_GET_ITEM(result.get(), 0);
+  for (Py_ssize_t i = 0; PyList_Check(matches) && i < PyList_GET_SIZE(matches); ++i) {
+    outcome.matches.push_back(to_utf8(PyList_GET_ITEM(matches, i)));
+  }
+  outcome.cursor_start = PyLong_AsSize_t(PyTuple_GET_ITEM(result.get(), 1));
+  outcome.cursor_end = PyLong_AsSize_t(PyTuple_GET_ITEM(result.get(), 2));
+  if (PyErr_Occurred()) PyErr_Clear();
+  return outcome;
+}
+
+std::optional<ErrorInfo> PythonSession::prelude(std::string_view code) {
+  Interpreter::Scope attached(*interp_);
+  Ref result = call(prelude_, {text(code).get()});
+  if (!result) return error_from_current_exception("running the prelude");
+  if (result.get() == Py_None) return std::nullopt;
+  return error_from_tuple(result.get());
+}
+
+void PythonSession::prepend_sys_path(const std::string& dir) {
+  Interpreter::Scope attached(*interp_);
+  PyObject* path = PySys_GetObject("path");  // borrowed
+  Ref entry = text(dir);
+  if (path == nullptr || !PyList_Check(path) || !entry) {
+    PyErr_Clear();
+    return;
+  }
+  int present = PySequence_Contains(path, entry.get());
+  if (present == 0) PyList_Insert(path, 0, entry.get());
+  if (PyErr_Occurred()) PyErr_Clear();
+}
+
+CloseOutcome PythonSession::close(std::chrono::milliseconds grace) {
+  if (closed_) return {};
+  closed_ = true;
+  interp_->attach();
+  run_.reset();
+  reset_.reset();
+  complete_.reset();
+  prelude_.reset();
+  return interp_->end(interrupts_, grace);
+}
+
+}  // namespace subcell::py

@@ -1,0 +1,377 @@
+# subcell's cell runner. Runs inside every session's interpreter; the C++
+# side (python/runner.cpp) compiles it once per interpreter under the
+# filename "<subcell>" and keeps the returned functions. It is not placed in
+# sys.modules, and it binds the builtins it needs at load time, so a cell
+# that rebinds `compile`, `repr` or `sys.modules` cannot break the next run.
+#
+# Contract with C++: only str, int, float, bool, None, tuples, lists and
+# dicts of those leave these functions; never an exception object, frame or
+# traceback. Every function catches BaseException itself.
+
+import sys
+import _ast
+import _subcell
+
+_RUNNER_FILE = "<subcell>"
+_KEEP = frozenset(
+    ("__name__", "__builtins__", "__doc__", "__spec__", "__loader__", "__package__"))
+_ONLY_AST = 0x400            # ast.PyCF_ONLY_AST
+_TOP_LEVEL_AWAIT = 0x2000    # ast.PyCF_ALLOW_TOP_LEVEL_AWAIT
+_CO_COROUTINE = 0x80         # inspect.CO_COROUTINE
+
+_main = sys.modules["__main__"]
+_ns = _main.__dict__
+_compile, _exec, _eval, _repr, _str, _type = compile, exec, eval, repr, str, type
+_isinstance, _getattr, _len = isinstance, getattr, len
+_Expr, _Module, _Expression = _ast.Expr, _ast.Module, _ast.Expression
+_PLAIN = frozenset((int, float, complex, str, bytes, bool, list, tuple, dict, set,
+                    frozenset, range, type(None), type))
+
+# Cell sources, kept for linecache: (size, mtime=None, lines, name) entries
+# are never invalidated by linecache.checkcache().
+_sources = {}
+
+
+def _register_source(filename, source):
+    lines = source.splitlines(True)
+    if lines and not lines[-1].endswith("\n"):
+        lines[-1] += "\n"
+    entry = (_len(source), None, lines, filename)
+    _sources[filename] = entry
+    linecache = sys.modules.get("linecache")
+    if linecache is not None:
+        linecache.cache[filename] = entry
+
+
+def _install_sources_in_linecache():
+    # linecache is imported lazily (it pulls in tokenize and re); whenever
+    # it is there, make sure it knows every cell.
+    import linecache
+    for name, entry in _sources.items():
+        linecache.cache.setdefault(name, entry)
+    return linecache
+
+
+# ---------------------------------------------------------------- running
+
+def run(source, count):
+    """Runs one cell; returns (bundle or None, error tuple or None)."""
+    filename = "<cell %d>" % count
+    _register_source(filename, source)
+    try:
+        tree = _compile(source, filename, "exec", _ONLY_AST | _TOP_LEVEL_AWAIT)
+        body = tree.body
+        tail = None
+        if body and _type(body[-1]) is _Expr:
+            tail = _compile(_Expression(body.pop().value), filename, "eval", _TOP_LEVEL_AWAIT)
+        head = _compile(tree, filename, "exec", _TOP_LEVEL_AWAIT) if body or tail is None else None
+    except BaseException as e:
+        return None, _error(e, filename)
+    try:
+        if head is not None:
+            _run_code(head)
+        value = _run_code(tail) if tail is not None else None
+    except BaseException as e:
+        return None, _error(e, filename)
+    if value is None:
+        return None, None
+    _ns["_"] = value
+    try:
+        return bundle(value), None
+    except BaseException as e:
+        return None, _error(e, filename)
+
+
+def _run_code(code):
+    if code.co_flags & _CO_COROUTINE:
+        # The cell used top-level `await`: run it to completion.
+        import asyncio
+        return asyncio.run(_eval(code, _ns))
+    return _eval(code, _ns)
+
+
+def reset():
+    """Empties __main__ in place; returns how many user names were removed."""
+    kept = {k: _ns[k] for k in _KEEP if k in _ns}
+    removed = _len(_ns) - _len(kept) - ("__annotations__" in _ns)
+    _ns.clear()
+    _ns.update(kept)
+    _ns["__annotations__"] = {}  # as in a fresh __main__
+    return removed
+
+
+# ---------------------------------------------------------------- values
+
+_REPR_METHODS = (
+    ("text/html", "_repr_html_"),
+    ("text/markdown", "_repr_markdown_"),
+    ("text/latex", "_repr_latex_"),
+    ("image/svg+xml", "_repr_svg_"),
+    ("application/javascript", "_repr_javascript_"),
+    ("application/json", "_repr_json_"),
+    ("image/png", "_repr_png_"),
+    ("image/jpeg", "_repr_jpeg_"),
+)
+_BINARY = frozenset(("image/png", "image/jpeg"))
+
+
+def bundle(obj):
+    """The MIME bundle of obj: {mime: str}. application/json is JSON text."""
+    data = {"text/plain": _repr(obj)}
+    if _type(obj) in _PLAIN or _isinstance(obj, type):
+        return data
+    method = _getattr(obj, "_repr_mimebundle_", None)
+    if callable(method):
+        try:
+            extra = method(include=None, exclude=None)
+            if _isinstance(extra, tuple):
+                extra = extra[0]
+            if _isinstance(extra, dict):
+                for mime, value in extra.items():
+                    _add(data, mime, value)
+        except Exception:
+            pass
+    for mime, name in _REPR_METHODS:
+        if mime in data:
+            continue
+        method = _getattr(obj, name, None)
+        if not callable(method):
+            continue
+        try:
+            value = method()
+        except Exception:
+            continue  # a broken _repr_x_ must not hide the text/plain value
+        if _isinstance(value, tuple):
+            value = value[0]  # (data, metadata)
+        _add(data, mime, value)
+    return data
+
+
+def _add(data, mime, value):
+    if value is None or not _isinstance(mime, str):
+        return
+    if mime == "application/json" or mime.endswith("+json"):
+        import json
+        try:
+            data[mime] = json.dumps(value)
+        except (TypeError, ValueError):
+            pass
+    elif mime in _BINARY and _isinstance(value, (bytes, bytearray)):
+        import base64
+        data[mime] = base64.b64encode(value).decode("ascii")
+    elif _isinstance(value, str):
+        data[mime] = value
+
+
+def display(*objs):
+    """Shows each object in the cell's output, with its richest MIME forms."""
+    for obj in objs:
+        _subcell.emit_display(bundle(obj))
+
+
+# ---------------------------------------------------------------- errors
+
+def _error(exc, filename):
+    """(type, message, traceback text, frames, location) for exc."""
+    try:
+        return _describe(exc, filename)
+    except BaseException as inner:  # formatting itself failed: say so plainly
+        name = _safe(lambda: _type(exc).__qualname__, "BaseException")
+        text = "%s: %s\n(subcell could not format the traceback: %s)\n" % (
+            name, _safe(lambda: _str(exc), "?"), _safe(lambda: _repr(inner), "?"))
+        return (name, _safe(lambda: _str(exc), ""), text, [], None)
+
+
+def _safe(fn, default):
+    try:
+        return fn()
+    except BaseException:
+        return default
+
+
+def _qualified_name(cls):
+    module = _getattr(cls, "__module__", None)
+    qualname = _getattr(cls, "__qualname__", cls.__name__)
+    return qualname if module in (None, "builtins") else "%s.%s" % (module, qualname)
+
+
+def _describe(exc, filename):
+    _install_sources_in_linecache()
+    import traceback
+    te = traceback.TracebackException(_type(exc), exc, exc.__traceback__, compact=True)
+    _strip_runner_frames(te, set())
+    text = "".join(te.format())
+    frames = [(f.filename, f.lineno, f.name, (f.line or "").strip()) for f in te.stack]
+    location = None
+    is_syntax = _isinstance(exc, SyntaxError)
+    if is_syntax:
+        message = _str(exc.msg) if exc.msg is not None else _str(exc)
+        if exc.filename == filename and exc.lineno:
+            location = (exc.filename, exc.lineno, exc.offset, exc.end_lineno, exc.end_offset)
+    else:
+        message = _safe(lambda: _str(exc), "<str() of the exception failed>")
+    if location is None:
+        for f in reversed(frames):
+            if f[0].startswith("<cell ") and f[1]:
+                location = (f[0], f[1], None, None, None)
+                break
+    return (_qualified_name(_type(exc)), message, text, frames, location)
+
+
+def _strip_runner_frames(te, seen):
+    # Frames of this file are subcell's machinery, not the user's code.
+    if te is None or id(te) in seen:
+        return
+    seen.add(id(te))
+    te.stack[:] = [f for f in te.stack if f.filename != _RUNNER_FILE]
+    _strip_runner_frames(te.__cause__, seen)
+    _strip_runner_frames(te.__context__, seen)
+    for sub in _getattr(te, "exceptions", None) or ():
+        _strip_runner_frames(sub, seen)
+
+
+# ---------------------------------------------------------------- completion
+
+def complete(code, cursor):
+    """(matches, start, end) for the dotted name that ends at cursor."""
+    try:
+        return _complete(code, cursor)
+    except BaseException:
+        return ([], cursor, cursor)
+
+
+def _complete(code, cursor):
+    import keyword
+    import builtins
+    start = cursor
+    while start > 0 and (code[start - 1].isalnum() or code[start - 1] in "_."):
+        start -= 1
+    token = code[start:cursor]
+    if token[:1].isdigit():
+        return ([], cursor, cursor)
+    if "." in token:
+        head, _, prefix = token.rpartition(".")
+        obj = _resolve(head, builtins)
+        if obj is _MISSING:
+            return ([], start, cursor)
+        names = set(dir(obj))
+        if not prefix.startswith("_"):
+            names = {n for n in names if not n.startswith("_")}
+        matches = sorted(head + "." + n for n in names if n.startswith(prefix))
+    else:
+        names = set(_ns) | set(dir(builtins)) | set(keyword.kwlist)
+        if not token.startswith("_"):
+            names = {n for n in names if not n.startswith("_")}
+        matches = sorted(n for n in names if n.startswith(token))
+    return (matches[:500], start, cursor)
+
+
+_MISSING = object()
+
+
+def _resolve(dotted, builtins):
+    # Attribute lookups only: completion never calls user code it can avoid.
+    parts = dotted.split(".")
+    if not all(p.isidentifier() for p in parts):
+        return _MISSING
+    if parts[0] in _ns:
+        obj = _ns[parts[0]]
+    else:
+        obj = _getattr(builtins, parts[0], _MISSING)
+    for part in parts[1:]:
+        if obj is _MISSING:
+            break
+        obj = _getattr(obj, part, _MISSING)
+    return obj
+
+
+# ---------------------------------------------------------------- set-up
+
+class _BlockedModules:
+    """A meta-path finder that refuses modules unsafe in this interpreter."""
+
+    def __init__(self, reasons):
+        self._reasons = reasons
+
+    def find_spec(self, name, path=None, target=None):
+        reason = self._reasons.get(name)
+        if reason is None:
+            return None
+        raise ImportError(
+            "module %s is not available in subcell sessions: %s" % (name, reason), name=name)
+
+
+def block_modules(reasons):
+    if reasons:
+        sys.meta_path.insert(0, _BlockedModules(reasons))
+
+
+def prelude(source):
+    """Runs set-up code (imports) outside __main__; returns an error or None."""
+    try:
+        _exec(_compile(source, "<prelude>", "exec"), {"__builtins__": _ns["__builtins__"]})
+        return None
+    except BaseException as e:
+        return _error(e, "<prelude>")
+
+
+# ---------------------------------------------------------------- stdio
+
+import io as _io
+
+
+class _Stream(_io.TextIOBase):
+    """sys.stdout / sys.stderr of a session: writes go to its output channel."""
+    encoding = "utf-8"
+    errors = "strict"
+
+    def __init__(self, name):
+        self._name = name
+
+    @property
+    def name(self):
+        return self._name
+
+    def writable(self):
+        return True
+
+    def isatty(self):
+        return False
+
+    def flush(self):
+        pass
+
+    def close(self):
+        pass  # closing the session's stream would only lose later output
+
+
+class _Stdout(_Stream):
+    write = _subcell.write_stdout
+
+
+class _Stderr(_Stream):
+    write = _subcell.write_stderr
+
+
+class _NoInput(_io.TextIOBase):
+    """sys.stdin of a session: there is no terminal to read from."""
+    name = "<stdin>"
+    encoding = "utf-8"
+
+    def readable(self):
+        return True
+
+    def _refuse(self, *args):
+        raise RuntimeError(
+            "input() is not supported: subcell sessions have no standard input")
+
+    read = readline = readlines = _refuse
+
+    def close(self):
+        pass
+
+
+def install_stdio():
+    sys.stdout = sys.__stdout__ = _Stdout("<stdout>")
+    sys.stderr = sys.__stderr__ = _Stderr("<stderr>")
+    sys.stdin = sys.__stdin__ = _NoInput()

@@ -1,0 +1,89 @@
+#include "python/runtime.h"
+
+#include <Python.h>
+
+#include <atomic>
+
+#include "python/interrupt.h"
+#include "python/module_policy.h"
+#include "python/subcell_module.h"
+#include "support/log.h"
+
+#ifndef SUBCELL_PYTHON_EXECUTABLE
+#define SUBCELL_PYTHON_EXECUTABLE ""
+#endif
+
+namespace subcell::py {
+namespace {
+
+std::atomic<bool> g_unclean{false};
+
+std::string status_message(const PyStatus& status) {
+  std::string msg = status.err_msg != nullptr ? status.err_msg : "unknown error";
+  if (status.func != nullptr) msg = std::string(status.func) + ": " + msg;
+  return msg;
+}
+
+}  // namespace
+
+std::string built_with_version() { return PY_VERSION; }
+
+void Runtime::mark_unclean() { g_unclean.store(true); }
+bool Runtime::unclean() { return g_unclean.load(); }
+
+Result<std::unique_ptr<Runtime>> Runtime::start() {
+  if (Py_IsInitialized()) return Error{0, "CPython is already initialised in this process"};
+  register_subcell_module();
+
+  PyConfig config;
+  PyConfig_InitPythonConfig(&config);
+  config.install_signal_handlers = 0;  // SIGINT belongs to the server, not to Python
+  config.parse_argv = 0;
+  // sys.executable is the interpreter subcell was built against, so that
+  // `subprocess.run([sys.executable, "-m", "pip", ...])` in a cell works.
+  const std::string executable = SUBCELL_PYTHON_EXECUTABLE;
+  if (!executable.empty()) {
+    PyStatus s = PyConfig_SetBytesString(&config, &config.executable, executable.c_str());
+    if (PyStatus_Exception(s)) {
+      PyConfig_Clear(&config);
+      return Error{0, "Python configuration: " + status_message(s)};
+    }
+  }
+  PyStatus status = Py_InitializeFromConfig(&config);
+  PyConfig_Clear(&config);
+  if (PyStatus_Exception(status)) return Error{0, "cannot initialise Python: " + status_message(status)};
+
+  std::unique_ptr<Runtime> rt(new Runtime);
+  rt->info_.version = std::to_string(PY_MAJOR_VERSION) + "." + std::to_string(PY_MINOR_VERSION) + "." +
+                      std::to_string(PY_MICRO_VERSION);
+  rt->info_.minor = PY_MINOR_VERSION;
+  rt->info_.own_gil = true;
+
+  for (std::string_view name : module_policy(PY_MINOR_VERSION).preimport_in_main) {
+    PyObject* m = PyImport_ImportModule(std::string(name).c_str());
+    if (m == nullptr) {
+      PyErr_Clear();  // not built on this platform: nothing to protect
+      log::debug("pre-import of " + std::string(name) + " failed");
+    }
+    Py_XDECREF(m);
+  }
+  install_wakeup_signal();
+  rt->main_thread_state_ = PyEval_SaveThread();
+  return rt;
+}
+
+bool Runtime::finalize() {
+  if (finalized_) return true;
+  if (unclean() || !module_policy(PY_MINOR_VERSION).finalize_is_safe) return false;
+  PyEval_RestoreThread(static_cast<PyThreadState*>(main_thread_state_));
+  const int rc = Py_FinalizeEx();
+  finalized_ = true;
+  return rc == 0;
+}
+
+Runtime::~Runtime() {
+  // Without an explicit finalize() the process is about to _exit(); the
+  // main interpreter is left as it is.
+}
+
+}  // namespace subcell::py

@@ -1,0 +1,192 @@
+#include "python/subcell_module.h"
+
+#include <cmath>
+
+#include "python/convert.h"
+#include "python/ref.h"
+
+namespace subcell::py {
+namespace {
+
+struct ModuleState {
+  SessionIo* io;
+  InterruptTarget* interrupts;
+};
+
+ModuleState* state_of(PyObject* module) { return static_cast<ModuleState*>(PyModule_GetState(module)); }
+
+// Drops the GIL only if an I/O call actually has to wait.
+class SaveThread final : public GilRelease {
+ public:
+  void release() override { saved_ = PyEval_SaveThread(); }
+  void reacquire() override { PyEval_RestoreThread(saved_); }
+
+ private:
+  PyThreadState* saved_ = nullptr;
+};
+
+ModuleState* bound_state(PyObject* module) {
+  ModuleState* st = state_of(module);
+  if (st == nullptr || st->io == nullptr) {
+    PyErr_SetString(PyExc_RuntimeError, "_subcell is not bound to a session");
+    return nullptr;
+  }
+  return st;
+}
+
+// The cell was interrupted while waiting: raise KeyboardInterrupt once.
+// Returns false when the wait must simply be repeated without the token.
+bool raise_interrupt(ModuleState* st) {
+  if (st->interrupts->on_cell_thread()) {
+    if (!st->interrupts->consume()) return false;
+    PyErr_SetNone(PyExc_KeyboardInterrupt);
+  } else {
+    PyErr_SetNone(PyExc_SystemExit);  // the session is closing: helper threads end
+  }
+  return true;
+}
+
+PyObject* write_stream(PyObject* module, PyObject* arg, Stream stream) {
+  if (!PyUnicode_Check(arg)) {
+    return PyErr_Format(PyExc_TypeError, "write() argument must be str, not %.100s", Py_TYPE(arg)->tp_name);
+  }
+  ModuleState* st = bound_state(module);
+  if (st == nullptr) return nullptr;
+  Py_ssize_t size = 0;
+  const char* utf8 = PyUnicode_AsUTF8AndSize(arg, &size);
+  Ref escaped;
+  if (utf8 == nullptr) {  // lone surrogates: send them escaped rather than fail the print
+    PyErr_Clear();
+    escaped = steal(PyUnicode_AsEncodedString(arg, "utf-8", "backslashreplace"));
+    if (!escaped) return nullptr;
+    utf8 = PyBytes_AS_STRING(escaped.get());
+    size = PyBytes_GET_SIZE(escaped.get());
+  }
+  const Py_ssize_t length = PyUnicode_GET_LENGTH(arg);
+  if (size == 0) return PyLong_FromSsize_t(length);
+  SaveThread gil;
+  std::string_view text(utf8, static_cast<size_t>(size));
+  IoStatus s = st->io->write(stream, text, st->interrupts->stop_token_for_current_thread(), gil);
+  if (s == IoStatus::kStopped && raise_interrupt(st)) return nullptr;
+  if (s == IoStatus::kStopped) s = st->io->write(stream, text, {}, gil);
+  if (s == IoStatus::kClosed) {
+    PyErr_SetString(PyExc_BrokenPipeError, "the session's output is closed (the session is closing)");
+    return nullptr;
+  }
+  return PyLong_FromSsize_t(length);
+}
+
+PyObject* write_stdout(PyObject* module, PyObject* arg) { return write_stream(module, arg, Stream::kStdout); }
+PyObject* write_stderr(PyObject* module, PyObject* arg) { return write_stream(module, arg, Stream::kStderr); }
+
+PyObject* emit_display(PyObject* module, PyObject* arg) {
+  if (!PyDict_Check(arg)) return PyErr_Format(PyExc_TypeError, "emit_display() needs a dict");
+  ModuleState* st = bound_state(module);
+  if (st == nullptr) return nullptr;
+  MimeBundle bundle = bundle_from_dict(arg);
+  if (bundle.empty()) Py_RETURN_NONE;
+  SaveThread gil;
+  IoStatus s = st->io->display(bundle, st->interrupts->stop_token_for_current_thread(), gil);
+  if (s == IoStatus::kStopped && raise_interrupt(st)) return nullptr;
+  if (s == IoStatus::kStopped) s = st->io->display(std::move(bundle), {}, gil);
+  if (s == IoStatus::kClosed) {
+    PyErr_SetString(PyExc_BrokenPipeError, "the session's output is closed (the session is closing)");
+    return nullptr;
+  }
+  Py_RETURN_NONE;
+}
+
+// time.sleep for sessions: the same contract, but an interrupt (or closing
+// the session) wakes it at once instead of after the full duration.
+PyObject* sleep(PyObject* module, PyObject* arg) {
+  double seconds = PyFloat_AsDouble(arg);
+  if (seconds == -1.0 && PyErr_Occurred()) {
+    PyErr_Clear();
+    return PyErr_Format(PyExc_TypeError, "'%.200s' object cannot be interpreted as an integer or float",
+                        Py_TYPE(arg)->tp_name);
+  }
+  if (std::isnan(seconds)) {
+    PyErr_SetString(PyExc_ValueError, "Invalid value NaN (not a number)");
+    return nullptr;
+  }
+  if (seconds < 0) {
+    PyErr_SetString(PyExc_ValueError, "sleep length must be non-negative");
+    return nullptr;
+  }
+  ModuleState* st = bound_state(module);
+  if (st == nullptr) return nullptr;
+  std::stop_token stop = st->interrupts->stop_token_for_current_thread();
+  bool completed = false;
+  Py_BEGIN_ALLOW_THREADS
+  completed = st->interrupts->sleep(seconds, stop);
+  Py_END_ALLOW_THREADS
+  if (!completed && raise_interrupt(st)) return nullptr;
+  Py_RETURN_NONE;
+}
+
+// sys._current_frames() limited to this interpreter's threads. CPython's
+// own returns frames of every interpreter and crashes the process when a
+// session touches another interpreter's frames. The thread list is stable
+// while this interpreter's GIL is held.
+PyObject* current_frames(PyObject* /*module*/, PyObject* /*unused*/) {
+  Ref result = steal(PyDict_New());
+  if (!result) return nullptr;
+  for (PyThreadState* ts = PyInterpreterState_ThreadHead(PyInterpreterState_Get()); ts != nullptr;
+       ts = PyThreadState_Next(ts)) {
+    Ref frame = steal(reinterpret_cast<PyObject*>(PyThreadState_GetFrame(ts)));
+    if (!frame) continue;
+    Ref key = steal(PyLong_FromUnsignedLong(ts->thread_id));
+    if (!key || PyDict_SetItem(result.get(), key.get(), frame.get()) < 0) return nullptr;
+  }
+  return result.release();
+}
+
+PyMethodDef kMethods[] = {
+    {"write_stdout", write_stdout, METH_O, "Write text to the session's stdout."},
+    {"write_stderr", write_stderr, METH_O, "Write text to the session's stderr."},
+    {"emit_display", emit_display, METH_O, "Send a MIME bundle {mime: str} to the client."},
+    {"sleep", sleep, METH_O, "time.sleep, interruptible by the session."},
+    {"current_frames", current_frames, METH_NOARGS, "sys._current_frames for this interpreter only."},
+    {nullptr, nullptr, 0, nullptr},
+};
+
+int exec_module(PyObject* module) {
+  ModuleState* st = state_of(module);
+  st->io = nullptr;
+  st->interrupts = nullptr;
+  return 0;
+}
+
+PyModuleDef_Slot kSlots[] = {
+    {Py_mod_exec, reinterpret_cast<void*>(exec_module)},
+    {Py_mod_multiple_interpreters, Py_MOD_PER_INTERPRETER_GIL_SUPPORTED},
+    {0, nullptr},
+};
+
+PyModuleDef kModule = {
+    PyModuleDef_HEAD_INIT,
+    "_subcell",
+    "subcell's bridge between a session's Python code and the server.",
+    sizeof(ModuleState),
+    kMethods,
+    kSlots,
+    nullptr,
+    nullptr,
+    nullptr,
+};
+
+PyObject* init_module() { return PyModuleDef_Init(&kModule); }
+
+}  // namespace
+
+void register_subcell_module() { PyImport_AppendInittab("_subcell", &init_module); }
+
+bool bind_subcell_module(PyObject* module, SessionIo* io, InterruptTarget* interrupts) {
+  ModuleState* st = state_of(module);
+  if (st == nullptr) return false;
+  st->io = io;
+  st->interrupts = interrupts;
+  return true;
+}
+
+}  // namespace subcell::py

@@ -1,0 +1,323 @@
+#include "server/server.h"
+
+#include <signal.h>
+
+#include "protocol/protocol_json.h"
+#include "rpc/error_code.h"
+#include "support/log.h"
+
+namespace subcell {
+namespace {
+
+// How much of one session's output is drained per round, so that one
+// chatty session cannot starve the others.
+constexpr std::size_t kDrainBudget = 1u << 20;
+// After `exit`, how long closing sessions and flushing output may take.
+constexpr auto kFlushGrace = std::chrono::milliseconds(1000);
+
+Server* from(uv_handle_t* h) { return static_cast<Server*>(h->data); }
+
+}  // namespace
+
+Server::Server(const py::RuntimeInfo& python, ServerOptions options)
+    : python_(python), options_(std::move(options)), dispatcher_(*this) {
+  uv_loop_init(&loop_);
+  SessionOptions so;
+  so.channel_bytes = options_.output_channel_bytes;
+  so.close_grace = options_.close_grace;
+  sessions_ = std::make_unique<SessionManager>(*this, so);
+  bind_methods();
+}
+
+Server::~Server() {
+  {
+    // Session threads may still post while the manager winds down; from
+    // here on nobody listens.
+    std::lock_guard lock(wake_mutex_);
+    accepting_wakes_ = false;
+  }
+  sessions_.reset();
+  transport_.reset();
+  // Closing the loop needs every handle's close callback to have run.
+  while (uv_loop_close(&loop_) == UV_EBUSY) uv_run(&loop_, UV_RUN_NOWAIT);
+}
+
+int Server::run(int in_fd, int out_fd) {
+  wake_.get()->data = this;
+  uv_async_init(&loop_, wake_.get(), [](uv_async_t* h) { from(reinterpret_cast<uv_handle_t*>(h))->on_wake(); });
+  wake_.mark_initialized();
+  for (auto* timer : {&coalesce_timer_, &exit_timer_}) {
+    uv_timer_init(&loop_, timer->get());
+    timer->mark_initialized();
+    timer->get()->data = this;
+  }
+  for (auto [handle, signum] : {std::pair{&sigterm_, SIGTERM}, std::pair{&sigint_, SIGINT}}) {
+    uv_signal_init(&loop_, handle->get());
+    handle->mark_initialized();
+    handle->get()->data = this;
+    uv_signal_start(
+        handle->get(),
+        [](uv_signal_t* h, int sig) {
+          log::info(std::string("received signal ") + strsignal(sig) + "; exiting");
+          from(reinterpret_cast<uv_handle_t*>(h))->begin_exit(1);
+        },
+        signum);
+  }
+
+  transport_ = std::make_unique<StdioTransport>(&loop_, in_fd, out_fd, options_.max_message_bytes);
+  if (Status s = transport_->start(this); !s) {
+    log::error(s.error().message);
+    return 2;
+  }
+  uv_run(&loop_, UV_RUN_DEFAULT);
+  return exit_code_;
+}
+
+// ------------------------------------------------------------------ input
+
+void Server::on_frame(Frame frame) {
+  switch (frame.kind) {
+    case Frame::Kind::kBody: {
+      auto parsed = rpc::parse_message(frame.body);
+      if (auto* bad = std::get_if<rpc::BadMessage>(&parsed)) {
+        // A short Content-Length runs into the next message: give that
+        // message back to the decoder rather than lose it too.
+        if (bad->code == rpc::kParseError) {
+          const std::size_t lost = transport_->decoder().recover_from_bad_body(frame.body);
+          if (lost < frame.body.size()) {
+            bad->message += " (the frame ran into the next message; " + std::to_string(lost) +
+                            " bytes were dropped and the next message recovered)";
+          }
+        }
+        dispatcher_.reject(*bad);
+        return;
+      }
+      dispatcher_.dispatch(std::move(std::get<rpc::Message>(parsed)));
+      return;
+    }
+    case Frame::Kind::kGarbage:
+      dispatcher_.reject({rpc::kParseError,
+                          "Parse error: skipped " + std::to_string(frame.skipped) + " bytes that were not a frame (" +
+                              frame.reason + ")",
+                          nullptr});
+      return;
+    case Frame::Kind::kTooLarge:
+      dispatcher_.reject({rpc::kInvalidRequest,
+                          "Invalid request: a message of " + std::to_string(frame.declared) +
+                              " bytes exceeds the limit of " + std::to_string(options_.max_message_bytes) +
+                              " bytes; it was skipped",
+                          rpc::sniff_request_id(frame.body)});
+      return;
+    case Frame::Kind::kTruncated:
+      log::warn("input ended inside a message (" + std::to_string(frame.skipped) + " bytes dropped)");
+      return;
+  }
+}
+
+void Server::on_input_end() {
+  log::info("end of input");
+  begin_exit(shutdown_received_ ? 0 : 1);
+}
+
+void Server::send(const rpc::Json& message) { send_raw(rpc::dump(message)); }
+
+void Server::send_raw(std::string body) {
+  if (transport_) transport_->send(body);
+}
+
+// ------------------------------------------------------------------ session events
+
+void Server::on_session_events(Session& session, bool urgent) {
+  std::lock_guard lock(wake_mutex_);
+  if (!accepting_wakes_) return;
+  wakes_.emplace_back(session.serial, urgent);
+  uv_async_send(wake_.get());
+}
+
+void Server::on_wake() {
+  std::vector<std::pair<std::uint64_t, bool>> wakes;
+  {
+    std::lock_guard lock(wake_mutex_);
+    wakes.swap(wakes_);
+  }
+  bool any_urgent = false;
+  for (auto [serial, urgent] : wakes) {
+    bool& u = dirty_[serial];
+    u = u || urgent;
+    any_urgent = any_urgent || urgent;
+  }
+  if (any_urgent) drain_dirty(/*urgent_only=*/true);
+  if (!dirty_.empty() && !coalescing_) {
+    // Plain output waits a moment so that more of it leaves in one message.
+    coalescing_ = true;
+    uv_timer_start(
+        coalesce_timer_.get(),
+        [](uv_timer_t* t) {
+          Server* self = from(reinterpret_cast<uv_handle_t*>(t));
+          self->coalescing_ = false;
+          self->drain_dirty(false);
+        },
+        static_cast<std::uint64_t>(options_.coalesce.count()), 0);
+  }
+}
+
+void Server::on_writable() { drain_dirty(false); }
+
+void Server::drain_dirty(bool urgent_only) {
+  if (!transport_) return;
+  transport_->cork();
+  std::vector<std::uint64_t> serials;
+  for (const auto& [serial, urgent] : dirty_) {
+    if (urgent || !urgent_only) serials.push_back(serial);
+  }
+  for (std::uint64_t serial : serials) {
+    if (transport_->above_high_water()) break;  // the client is behind: let sessions block
+    dirty_.erase(serial);
+    Session* s = sessions_->by_serial(serial);
+    if (s == nullptr) continue;
+    // Events sent after the drain woke the loop again; only a drain cut
+    // short by its budget needs another round.
+    if (drain(*s) == DrainResult::kMore) dirty_[serial] = false;
+  }
+  transport_->uncork();
+  if (!dirty_.empty() && !coalescing_ && !transport_->above_high_water()) {
+    coalescing_ = true;
+    uv_timer_start(
+        coalesce_timer_.get(),
+        [](uv_timer_t* t) {
+          Server* self = from(reinterpret_cast<uv_handle_t*>(t));
+          self->coalescing_ = false;
+          self->drain_dirty(false);
+        },
+        0, 0);
+  }
+}
+
+Server::DrainResult Server::drain(Session& session) {
+  std::vector<SessionEvent> events;
+  std::size_t cost = 0;
+  session.events().drain(events, kDrainBudget);
+  for (SessionEvent& e : events) {
+    cost += SessionEventTraits::cost(e);
+    if (!handle(session, e)) return DrainResult::kGone;
+  }
+  return cost >= kDrainBudget ? DrainResult::kMore : DrainResult::kDone;
+}
+
+bool Server::handle(Session& session, SessionEvent& event) {
+  if (auto* out = std::get_if<StreamOutput>(&event)) {
+    if (!session.id.empty()) send_raw(protocol::output_notification(session.id, *out));
+  } else if (auto* started = std::get_if<CellStarted>(&event)) {
+    send_raw(protocol::started_notification(session.id, started->cell));
+  } else if (auto* shown = std::get_if<DisplayOutput>(&event)) {
+    if (!session.id.empty()) send_raw(protocol::display_notification(session.id, *shown));
+  } else if (auto* done = std::get_if<JobDone>(&event)) {
+    on_job_done(*done);
+  } else if (auto* ready = std::get_if<SessionReady>(&event)) {
+    on_session_ready(session, *ready);
+  } else if (auto* closed = std::get_if<SessionClosed>(&event)) {
+    if (auto it = closing_.find(session.serial); it != closing_.end()) {
+      it->second.reply(protocol::encode_close(closed->outcome, it->second.cancelled_cells));
+      closing_.erase(it);
+    }
+    sessions_->reap(session);  // `session` is gone after this
+    maybe_finish();
+    return false;
+  }
+  return true;
+}
+
+void Server::on_session_ready(Session& session, const SessionReady& ready) {
+  auto it = opening_.find(session.serial);
+  if (it == opening_.end()) return;  // a pool interpreter, or already answered
+  auto [reply, pooled] = std::move(it->second);
+  opening_.erase(it);
+  if (ready.error) {
+    reply(Error{rpc::kSessionStartFailed, "session/open: " + *ready.error});
+    auto cancelled = sessions_->close(session);
+    cancel_jobs(cancelled, "the session could not start");
+    return;
+  }
+  reply(rpc::Json{{"session", session.id}, {"pooled", pooled}});
+}
+
+void Server::on_job_done(JobDone& done) {
+  auto it = jobs_.find(done.job);
+  if (it == jobs_.end()) return;
+  PendingJob pending = std::move(it->second);
+  jobs_.erase(it);
+  job_by_request_.erase(pending.request_key);
+  std::visit(
+      [&](auto& outcome) {
+        using T = std::decay_t<decltype(outcome)>;
+        if constexpr (std::is_same_v<T, JobFailed>) {
+          pending.reply(Error{rpc::kSessionStartFailed, outcome.message});
+        } else {
+          pending.reply(protocol::encode(outcome));
+        }
+      },
+      done.outcome);
+}
+
+// ------------------------------------------------------------------ leaving
+
+void Server::begin_exit(int code) {
+  if (exiting_) return;
+  exiting_ = true;
+  exit_code_ = code;
+  cancel_jobs(sessions_->close_all(), "the server is exiting");
+  uv_timer_start(
+      exit_timer_.get(), [](uv_timer_t* t) { from(reinterpret_cast<uv_handle_t*>(t))->finish(); },
+      static_cast<std::uint64_t>((options_.close_grace + kFlushGrace).count()), 0);
+  maybe_finish();
+}
+
+void Server::maybe_finish() {
+  if (shutdown_reply_ && sessions_->all_closed()) {
+    (*shutdown_reply_)(rpc::Json(nullptr));
+    shutdown_reply_.reset();
+  }
+  if (!exiting_ || !sessions_->all_closed()) return;
+  if (transport_ && transport_->queued_bytes() > 0) {
+    // Let the last replies reach the client; on_writable does not fire for
+    // small queues, so poll the queue briefly.
+    uv_timer_start(
+        coalesce_timer_.get(), [](uv_timer_t* t) { from(reinterpret_cast<uv_handle_t*>(t))->maybe_finish(); }, 1, 0);
+    return;
+  }
+  finish();
+}
+
+void Server::finish() {
+  if (finished_) return;
+  finished_ = true;
+  if (!sessions_->all_closed()) log::warn("exiting with sessions that did not close in time");
+  // Whatever is still owed is answered now (Reply's destructor says the
+  // request was dropped), then the output gets a moment to drain.
+  jobs_.clear();
+  opening_.clear();
+  closing_.clear();
+  shutdown_reply_.reset();
+  {
+    std::lock_guard lock(wake_mutex_);
+    accepting_wakes_ = false;
+  }
+  flush_deadline_ = uv_now(&loop_) + static_cast<std::uint64_t>(kFlushGrace.count());
+  close_when_flushed();
+}
+
+void Server::close_when_flushed() {
+  if (transport_ && transport_->queued_bytes() > 0 && uv_now(&loop_) < flush_deadline_) {
+    uv_timer_start(
+        exit_timer_.get(), [](uv_timer_t* t) { from(reinterpret_cast<uv_handle_t*>(t))->close_when_flushed(); }, 1, 0);
+    return;
+  }
+  if (transport_) transport_->close();
+  wake_.close();
+  coalesce_timer_.close();
+  exit_timer_.close();
+  sigterm_.close();
+  sigint_.close();
+}
+
+}  // namespace subcell

@@ -1,0 +1,64 @@
+// OutputSink: a session's stdout/stderr/display, as seen from Python
+// (py::SessionIo), turned into events on the session's channel.
+//
+// Called by any thread of the session's interpreter, GIL held. Writes
+// merge in the channel (coalescing); the consumer is woken only when the
+// channel becomes non-empty, when 64 KiB are waiting, or for events that
+// must not wait (displays, results). When the channel is full the writer
+// drops the GIL and blocks until the consumer catches up: output is never
+// dropped, only slowed down.
+#pragma once
+
+#include <mutex>
+
+#include "python/session_io.h"
+#include "sessions/session_events.h"
+
+namespace subcell {
+
+class Session;
+
+// Told when a session's channel needs draining. Called from session
+// threads; must be cheap and must not call back into the session.
+class SessionListener {
+ public:
+  virtual ~SessionListener() = default;
+  // `urgent`: drain now (a result, a display, a full buffer). Otherwise the
+  // consumer may wait a few milliseconds to coalesce more output.
+  virtual void on_session_events(Session& session, bool urgent) = 0;
+};
+
+class OutputSink final : public py::SessionIo {
+ public:
+  static constexpr std::size_t kUrgentBytes = 64 * 1024;
+
+  OutputSink(Session& session, EventChannel& channel, SessionListener& listener)
+      : session_(session), channel_(channel), listener_(listener) {}
+
+  py::IoStatus write(Stream stream, std::string_view utf8, std::stop_token stop, py::GilRelease& gil) override;
+  py::IoStatus display(MimeBundle bundle, std::stop_token stop, py::GilRelease& gil) override;
+
+  // The cell that output belongs to from now on (session thread).
+  void set_cell(CellRef cell);
+  CellRef cell() const;
+
+  // Sends a non-output event and wakes the consumer at once. Blocks while
+  // the channel is full; false once the channel is closed.
+  bool post(SessionEvent event);
+
+  // From now on output goes to the server log, not the client: the session
+  // is being closed and nobody is waiting for it.
+  void set_closing();
+
+ private:
+  py::IoStatus send(SessionEvent event, std::stop_token stop, py::GilRelease& gil, bool urgent);
+
+  Session& session_;
+  EventChannel& channel_;
+  SessionListener& listener_;
+  mutable std::mutex mutex_;  // guards cell_ and closing_
+  CellRef cell_;
+  bool closing_ = false;
+};
+
+}  // namespace subcell

@@ -1,0 +1,176 @@
+#include "sessions/session.h"
+
+#include "python/python_session.h"
+#include "support/log.h"
+
+namespace subcell {
+
+JobId Session::next_job_id() {
+  static std::atomic<JobId> next{1};
+  return next.fetch_add(1);
+}
+
+namespace {
+std::atomic<std::uint64_t> g_next_serial{1};
+}
+
+Session::Session(SessionListener& listener, SessionOptions options)
+    : serial(g_next_serial.fetch_add(1)),
+      listener_(listener),
+      options_(std::move(options)),
+      channel_(options_.channel_bytes),
+      sink_(*this, channel_, listener),
+      thread_([this] { main(); }) {}
+
+Session::~Session() {
+  begin_close();
+  join();
+}
+
+void Session::join() {
+  if (thread_.joinable()) thread_.join();
+}
+
+bool Session::submit(Job job) {
+  {
+    std::lock_guard lock(mutex_);
+    if (closing_) return false;
+    queue_.push_back(std::move(job));
+  }
+  wake_.notify_one();
+  return true;
+}
+
+int Session::queued_cells() const {
+  std::lock_guard lock(mutex_);
+  int n = 0;
+  for (const Job& j : queue_) n += std::holds_alternative<RunJob>(j) ? 1 : 0;
+  return n;
+}
+
+std::vector<JobId> Session::cancel_queued(std::optional<JobId> job) {
+  std::vector<JobId> removed;
+  std::lock_guard lock(mutex_);
+  std::erase_if(queue_, [&](const Job& j) {
+    const auto* run = std::get_if<RunJob>(&j);
+    if (run == nullptr || (job && run->id != *job)) return false;
+    removed.push_back(run->id);
+    return true;
+  });
+  return removed;
+}
+
+bool Session::interrupt(JobId job) { return interrupts_.request(job); }
+
+std::vector<JobId> Session::begin_close() {
+  std::vector<JobId> cancelled;
+  {
+    std::lock_guard lock(mutex_);
+    if (closing_) return cancelled;
+    closing_ = true;
+    for (const Job& j : queue_) {
+      std::visit(
+          [&](const auto& job) {
+            if constexpr (requires { job.id; }) cancelled.push_back(job.id);
+          },
+          j);
+    }
+    queue_.clear();
+  }
+  interrupts_.request(0);
+  wake_.notify_one();
+  return cancelled;
+}
+
+void Session::main() {
+  auto python = py::PythonSession::create(sink_, interrupts_);
+  if (!python) {
+    log::error(python.error().message);
+    sink_.post(SessionReady{python.error().message});
+    fail_queued("the session could not start: " + python.error().message);
+    state_.store(SessionState::kClosed);
+    sink_.post(SessionClosed{});
+    channel_.close();
+    return;
+  }
+  py::PythonSession& py = **python;
+  if (!options_.prelude.empty()) {
+    if (auto error = py.prelude(options_.prelude)) log::warn("session prelude failed: " + error->traceback);
+  }
+  tags_.emplace_back();  // execution counts start at 1
+  state_.store(SessionState::kIdle);
+  sink_.post(SessionReady{});
+
+  for (;;) {
+    Job job;
+    {
+      std::unique_lock lock(mutex_);
+      wake_.wait(lock, [&] { return closing_ || !queue_.empty(); });
+      if (queue_.empty()) break;  // closing, and nothing left
+      job = std::move(queue_.front());
+      queue_.pop_front();
+      state_.store(SessionState::kBusy);
+    }
+    run_job(py, job);
+    std::lock_guard lock(mutex_);
+    if (!closing_) state_.store(SessionState::kIdle);
+  }
+
+  state_.store(SessionState::kClosing);
+  sink_.set_closing();
+  CloseOutcome closed = py.close(options_.close_grace);
+  parked_.store(!closed.ended);
+  if (closed.ended) {
+    python->reset();
+  } else {
+    (void)python->release();  // parked: its threads still run, never free it
+  }
+  sink_.post(SessionClosed{closed});
+  channel_.close();
+  state_.store(SessionState::kClosed);
+}
+
+void Session::run_job(py::PythonSession& py, Job& job) {
+  if (auto* run = std::get_if<RunJob>(&job)) {
+    tags_.push_back(run->tag);
+    CellRef cell{run->id, py.execution_count() + 1, run->tag};
+    sink_.set_cell(cell);
+    sink_.post(CellStarted{cell});
+    RunOutcome outcome = py.run(run->code, run->id);
+    if (outcome.error) fill_cell_tags(*outcome.error);
+    cells_run_.fetch_add(1);
+    sink_.post(JobDone{run->id, std::move(outcome)});
+  } else if (auto* reset = std::get_if<ResetJob>(&job)) {
+    sink_.post(JobDone{reset->id, py.reset()});
+  } else if (auto* complete = std::get_if<CompleteJob>(&job)) {
+    sink_.post(JobDone{complete->id, py.complete(complete->code, complete->cursor)});
+  } else if (auto* configure = std::get_if<ConfigureJob>(&job)) {
+    if (configure->cwd) py.prepend_sys_path(*configure->cwd);
+  }
+}
+
+void Session::fill_cell_tags(ErrorInfo& error) const {
+  auto tag_of = [&](int count) -> CellTag {
+    return count > 0 && static_cast<std::size_t>(count) < tags_.size() ? tags_[count] : CellTag{};
+  };
+  for (TraceFrame& f : error.frames) f.cell = tag_of(f.execution_count);
+  if (error.location) error.location->cell = tag_of(error.location->execution_count);
+}
+
+void Session::fail_queued(const std::string& message) {
+  std::deque<Job> jobs;
+  {
+    std::lock_guard lock(mutex_);
+    closing_ = true;
+    jobs.swap(queue_);
+  }
+  for (const Job& j : jobs) {
+    std::visit(
+        [&](const auto& job) {
+          if constexpr (requires { job.id; }) sink_.post(JobDone{job.id, JobFailed{message}});
+        },
+        j);
+  }
+}
+
+}  // namespace subcell

@@ -1,0 +1,131 @@
+// Session: one notebook's interpreter, the thread that owns it, and a FIFO
+// of jobs (cells, resets, completions) that thread runs one at a time.
+//
+// The interpreter is created, used and ended on the session's own thread
+// (clangd's ASTWorker shape). Everything the session produces, including
+// each job's result, goes out through its event channel in order, so the
+// consumer always sees a cell's output before its result. Public methods
+// are safe to call from any thread.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <variant>
+#include <vector>
+
+#include "python/interrupt.h"
+#include "sessions/output_sink.h"
+#include "sessions/session_events.h"
+
+namespace subcell {
+
+namespace py {
+class PythonSession;
+}
+
+struct RunJob {
+  JobId id = 0;
+  std::string code;
+  CellTag tag;
+};
+struct ResetJob {
+  JobId id = 0;
+};
+struct CompleteJob {
+  JobId id = 0;
+  std::string code;
+  std::optional<std::size_t> cursor;
+};
+struct ConfigureJob {
+  std::optional<std::string> cwd;
+};
+using Job = std::variant<RunJob, ResetJob, CompleteJob, ConfigureJob>;
+
+enum class SessionState { kStarting, kIdle, kBusy, kClosing, kClosed };
+
+struct SessionOptions {
+  std::size_t channel_bytes = 1u << 20;
+  std::string prelude;  // run before the session reports ready
+  std::chrono::milliseconds close_grace{2000};
+};
+
+class Session {
+ public:
+  // Starts the thread, which creates the interpreter and posts SessionReady.
+  Session(SessionListener& listener, SessionOptions options);
+  // Joins the thread; begin_close() must have been called (or is, now).
+  ~Session();
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+
+  // A fresh id for a job, unique in the process.
+  static JobId next_job_id();
+
+  // Queues a job. False when the session is closing (nothing queued).
+  bool submit(Job job);
+
+  // Removes queued cells: all of them, or the one with `job`. Returns the
+  // ids removed; their requests are the caller's to answer.
+  std::vector<JobId> cancel_queued(std::optional<JobId> job = std::nullopt);
+
+  // Raises KeyboardInterrupt in the running cell (`job`, or any). True if
+  // a cell was running.
+  bool interrupt(JobId job = 0);
+
+  // Stops accepting jobs, cancels queued ones (returned), interrupts the
+  // running one, and lets the thread end the interpreter. SessionClosed is
+  // the last event; then the channel closes.
+  std::vector<JobId> begin_close();
+
+  // Whether the thread has finished (after SessionClosed).
+  bool finished() const { return state() == SessionState::kClosed; }
+  // After finished(): whether the interpreter was parked, not ended. A
+  // parked session must never be destroyed: its threads still use it.
+  bool parked() const { return parked_.load(); }
+  void join();
+
+  EventChannel& events() { return channel_; }
+  SessionState state() const { return state_.load(); }
+  int cells_run() const { return cells_run_.load(); }
+  int queued_cells() const;
+
+  // Unique in the process, fixed for the session's life (listeners get it).
+  const std::uint64_t serial;
+  // Identity, set by the owner on the owner's thread.
+  std::string id;
+  std::string name;
+
+ private:
+  void main();
+  void run_job(py::PythonSession& python, Job& job);
+  void fail_queued(const std::string& message);
+  void fill_cell_tags(ErrorInfo& error) const;
+
+  SessionListener& listener_;
+  const SessionOptions options_;
+  EventChannel channel_;
+  OutputSink sink_;
+  // Must outlive the interpreter; a parked session is never destroyed.
+  py::InterruptTarget interrupts_;
+
+  mutable std::mutex mutex_;
+  std::condition_variable wake_;
+  std::deque<Job> queue_;
+  bool closing_ = false;
+  std::optional<JobId> running_cell_;
+
+  std::atomic<SessionState> state_{SessionState::kStarting};
+  std::atomic<int> cells_run_{0};
+  std::atomic<bool> parked_{false};
+  std::vector<CellTag> tags_;  // by execution count; session thread only
+  std::thread thread_;
+};
+
+}  // namespace subcell

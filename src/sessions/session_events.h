@@ -1,0 +1,90 @@
+// What a session sends to its consumer (the server's event loop, or the
+// run-mode printer), in order, through one Channel. Plain data only.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <variant>
+
+#include "channels/channel.h"
+#include "python/outcome.h"
+
+namespace subcell {
+
+using JobId = std::uint64_t;
+
+// The cell that output belongs to.
+struct CellRef {
+  JobId job = 0;
+  int execution_count = 0;
+  CellTag tag;
+};
+
+struct SessionReady {
+  std::optional<std::string> error;  // set when the interpreter could not be created
+};
+
+struct CellStarted {
+  CellRef cell;
+};
+
+struct StreamOutput {
+  CellRef cell;
+  Stream stream = Stream::kStdout;
+  std::string text;
+};
+
+struct DisplayOutput {
+  CellRef cell;
+  MimeBundle data;
+};
+
+// A job could not run (the session failed to start, or is closing).
+struct JobFailed {
+  std::string message;
+};
+
+struct JobDone {
+  JobId job = 0;
+  std::variant<RunOutcome, ResetOutcome, CompleteOutcome, JobFailed> outcome;
+};
+
+struct SessionClosed {
+  CloseOutcome outcome;
+};
+
+using SessionEvent = std::variant<SessionReady, CellStarted, StreamOutput, DisplayOutput, JobDone, SessionClosed>;
+
+// Output costs its bytes; consecutive writes of one cell to one stream
+// merge into one event (up to kMaxChunk), which is how output is coalesced.
+struct SessionEventTraits {
+  static constexpr std::size_t kOverhead = 64;
+  static constexpr std::size_t kMaxChunk = 256 * 1024;
+
+  static std::size_t cost(const SessionEvent& e) {
+    if (const auto* out = std::get_if<StreamOutput>(&e)) return out->text.size() + kOverhead;
+    if (const auto* shown = std::get_if<DisplayOutput>(&e)) {
+      std::size_t n = kOverhead;
+      for (const MimeEntry& m : shown->data) n += m.data.size();
+      return n;
+    }
+    return kOverhead;
+  }
+
+  static bool merge(SessionEvent& tail, SessionEvent& incoming) {
+    auto* a = std::get_if<StreamOutput>(&tail);
+    auto* b = std::get_if<StreamOutput>(&incoming);
+    if (a == nullptr || b == nullptr || a->stream != b->stream || a->cell.job != b->cell.job ||
+        a->text.size() + b->text.size() > kMaxChunk) {
+      return false;
+    }
+    a->text += b->text;
+    return true;
+  }
+};
+
+using EventChannel = Channel<SessionEvent, SessionEventTraits>;
+
+}  // namespace subcell

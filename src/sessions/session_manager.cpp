@@ -1,0 +1,179 @@
+#include "sessions/session_manager.h"
+
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <chrono>
+#include <thread>
+
+#include "support/log.h"
+
+namespace subcell {
+namespace {
+
+bool is_directory(const std::string& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+}  // namespace
+
+SessionManager::SessionManager(SessionListener& listener, SessionOptions options)
+    : listener_(listener), options_(std::move(options)) {}
+
+SessionManager::~SessionManager() {
+  discard_pool();
+  close_all();
+  // Wait for the threads to end their interpreters. One that cannot (a
+  // cell stuck in C) is leaked: the process is about to leave with _exit.
+  const auto deadline = std::chrono::steady_clock::now() + options_.close_grace + std::chrono::seconds(1);
+  for (auto& s : closing_) {
+    while (!s->finished() && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+    if (s->finished() && !s->parked()) {
+      s->join();
+    } else {
+      (void)s.release();
+    }
+  }
+  for (auto& s : parked_) (void)s.release();
+}
+
+void SessionManager::configure_pool(std::size_t size, std::string prelude) {
+  if (prelude != pool_prelude_) discard_pool();
+  pool_target_ = size;
+  pool_prelude_ = std::move(prelude);
+  pool_failures_ = 0;
+  while (pool_.size() > pool_target_) {
+    closing_.push_back(std::move(pool_.back()));
+    pool_.pop_back();
+    closing_.back()->begin_close();
+  }
+  fill_pool();
+}
+
+void SessionManager::fill_pool() {
+  // Interpreters that fail to start are dropped; stop refilling after a
+  // few in a row rather than spin.
+  std::erase_if(pool_, [&](std::unique_ptr<Session>& s) {
+    if (!s->finished()) return false;
+    ++pool_failures_;
+    closing_.push_back(std::move(s));
+    return true;
+  });
+  if (pool_failures_ >= 3) return;
+  while (pool_.size() < pool_target_) {
+    SessionOptions o = options_;
+    o.prelude = pool_prelude_;
+    pool_.push_back(std::make_unique<Session>(listener_, std::move(o)));
+  }
+}
+
+void SessionManager::discard_pool() {
+  for (auto& s : pool_) {
+    s->begin_close();
+    closing_.push_back(std::move(s));
+  }
+  pool_.clear();
+}
+
+Result<SessionManager::Opened> SessionManager::open(const OpenOptions& options) {
+  std::string id;
+  if (options.id) {
+    id = *options.id;
+    if (id.empty() || id.size() > 128) return Error{kBadId, "a session id must be 1 to 128 characters"};
+    if (open_.count(id) != 0) return Error{kIdInUse, "a session with id '" + id + "' is already open"};
+  } else {
+    do {
+      id = "s" + std::to_string(next_auto_id_++);
+    } while (open_.count(id) != 0);
+  }
+  if (options.cwd && !is_directory(*options.cwd)) {
+    return Error{kBadCwd, "cwd '" + *options.cwd + "' is not a directory"};
+  }
+
+  std::unique_ptr<Session> session;
+  bool pooled = false;
+  // The oldest pooled interpreter is the one closest to ready.
+  if (!pool_.empty() && pool_.front()->state() != SessionState::kClosed) {
+    session = std::move(pool_.front());
+    pool_.erase(pool_.begin());
+    pooled = true;
+  } else {
+    session = std::make_unique<Session>(listener_, options_);
+  }
+  session->id = id;
+  session->name = options.name.value_or("");
+  if (options.cwd) session->submit(ConfigureJob{options.cwd});
+  Session* raw = session.get();
+  open_.emplace(id, std::move(session));
+  fill_pool();
+  return Opened{raw, pooled};
+}
+
+Session* SessionManager::find(const std::string& id) const {
+  auto it = open_.find(id);
+  return it == open_.end() ? nullptr : it->second.get();
+}
+
+Session* SessionManager::by_serial(std::uint64_t serial) const {
+  for (const auto& [id, s] : open_) {
+    if (s->serial == serial) return s.get();
+  }
+  for (const auto* list : {&pool_, &closing_}) {
+    for (const auto& s : *list) {
+      if (s->serial == serial) return s.get();
+    }
+  }
+  return nullptr;
+}
+
+std::vector<SessionSummary> SessionManager::list() const {
+  std::vector<SessionSummary> out;
+  auto add = [&](const Session& s) {
+    out.push_back({s.id, s.name, s.state(), s.cells_run(), s.queued_cells()});
+  };
+  for (const auto& [id, s] : open_) add(*s);
+  for (const auto& s : closing_) {
+    if (!s->id.empty()) add(*s);  // pool interpreters being discarded have no id
+  }
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
+  return out;
+}
+
+std::vector<Session*> SessionManager::sessions() const {
+  std::vector<Session*> out;
+  for (const auto& [id, s] : open_) out.push_back(s.get());
+  for (const auto& s : closing_) out.push_back(s.get());
+  return out;
+}
+
+std::vector<JobId> SessionManager::close(Session& session) {
+  auto it = open_.find(session.id);
+  if (it == open_.end() || it->second.get() != &session) return {};
+  closing_.push_back(std::move(it->second));
+  open_.erase(it);
+  return session.begin_close();
+}
+
+std::vector<JobId> SessionManager::close_all() {
+  std::vector<JobId> cancelled;
+  while (!open_.empty()) {
+    auto ids = close(*open_.begin()->second);
+    cancelled.insert(cancelled.end(), ids.begin(), ids.end());
+  }
+  discard_pool();
+  return cancelled;
+}
+
+void SessionManager::reap(Session& session) {
+  auto it = std::find_if(closing_.begin(), closing_.end(), [&](const auto& s) { return s.get() == &session; });
+  if (it == closing_.end()) return;
+  std::unique_ptr<Session> owned = std::move(*it);
+  closing_.erase(it);
+  owned->join();
+  if (owned->parked()) parked_.push_back(std::move(owned));
+}
+
+}  // namespace subcell

@@ -1,0 +1,142 @@
+// cell/run results: values, errors, notifications, completion.
+#include <catch2/catch.hpp>
+
+#include "server_process.h"
+
+using namespace subcell::testing;
+
+TEST_CASE("a cell's value comes back as a MIME bundle with its execution count") {
+  ServerProcess server;
+  const std::string s = server.open_session();
+  Json r = server.result("cell/run", {{"session", s}, {"code", "1+1"}, {"cell", "c1"}});
+  CHECK(r["value"] == Json{{"text/plain", "2"}});
+  CHECK(r["error"].is_null());
+  CHECK(r["executionCount"] == 1);
+  auto started = server.notifications("cell/started");
+  REQUIRE(started.size() == 1);
+  CHECK(started[0]["params"] == Json{{"session", s}, {"cell", "c1"}, {"executionCount", 1}});
+  r = server.result("cell/run", {{"session", s}, {"code", "x = 5"}, {"cell", 7}});
+  CHECK(r["value"].is_null());
+  CHECK(r["error"].is_null());
+  CHECK(r["executionCount"] == 2);
+  CHECK_SCHEMA_VALID(server);
+}
+
+TEST_CASE("an error is a result with type, message, traceback, frames and the cell ids") {
+  ServerProcess server;
+  const std::string s = server.open_session();
+  server.result("cell/run", {{"session", s}, {"cell", "defs"}, {"code", "def f(x):\n    return 1 / x\n"}});
+  Json r = server.result("cell/run", {{"session", s}, {"cell", "call"}, {"code", "y = 3\nf(0)"}});
+  CHECK(r["value"].is_null());
+  const Json& e = r["error"];
+  CHECK(e["type"] == "ZeroDivisionError");
+  CHECK(e["message"] == "division by zero");
+  const std::string tb = e["traceback"];
+  CHECK(tb.find("File \"<cell 2>\", line 2, in <module>") != std::string::npos);
+  CHECK(tb.find("    return 1 / x") != std::string::npos);
+  REQUIRE(e["frames"].size() == 2);
+  CHECK(e["frames"][0] == Json{{"file", "<cell 2>"}, {"line", 2}, {"function", "<module>"}, {"source", "f(0)"},
+                               {"executionCount", 2}, {"cell", "call"}});
+  CHECK(e["frames"][1]["cell"] == "defs");
+  CHECK(e["location"] == Json{{"file", "<cell 1>"}, {"line", 2}, {"executionCount", 1}, {"cell", "defs"}});
+  CHECK_SCHEMA_VALID(server);
+}
+
+TEST_CASE("a SyntaxError reports line and column in the cell") {
+  ServerProcess server;
+  const std::string s = server.open_session();
+  Json r = server.result("cell/run", {{"session", s}, {"cell", 3}, {"code", "a = 1\nprint(a))\n"}});
+  const Json& e = r["error"];
+  CHECK(e["type"] == "SyntaxError");
+  CHECK(e["message"] == "unmatched ')'");
+  CHECK(e["location"]["line"] == 2);
+  CHECK(e["location"]["column"] == 9);
+  CHECK(e["location"]["cell"] == 3);
+  CHECK(e["frames"].empty());
+  CHECK_SCHEMA_VALID(server);
+}
+
+TEST_CASE("exit() and sys.exit() are errors in the cell, not the end of the server") {
+  ServerProcess server;
+  const std::string s = server.open_session();
+  CHECK(server.result("cell/run", {{"session", s}, {"code", "exit()"}})["error"]["type"] == "SystemExit");
+  CHECK(server.result("cell/run", {{"session", s}, {"code", "import sys; sys.exit('bye')"}})["error"]["message"] == "bye");
+  CHECK(text_of(server.result("cell/run", {{"session", s}, {"code", "'still here'"}})["value"]) == "'still here'");
+}
+
+TEST_CASE("rich values and display() carry every MIME form") {
+  ServerProcess server;
+  const std::string s = server.open_session();
+  Json r = server.result("cell/run", {{"session", s},
+                                      {"cell", "rich"},
+                                      {"code",
+                                       "class T:\n"
+                                       "    def __repr__(self): return 'T'\n"
+                                       "    def _repr_html_(self): return '<table/>'\n"
+                                       "    def _repr_json_(self): return {'rows': [1, 2]}\n"
+                                       "display(T(), 'plain')\n"
+                                       "T()"}});
+  CHECK(r["value"] == Json{{"text/plain", "T"}, {"text/html", "<table/>"}, {"application/json", {{"rows", {1, 2}}}}});
+  auto shown = server.notifications("cell/display");
+  REQUIRE(shown.size() == 2);
+  CHECK(shown[0]["params"]["cell"] == "rich");
+  CHECK(shown[0]["params"]["data"]["text/html"] == "<table/>");
+  CHECK(shown[1]["params"]["data"] == Json{{"text/plain", "'plain'"}});
+  CHECK_SCHEMA_VALID(server);
+}
+
+TEST_CASE("cells of one session run one at a time, in order") {
+  ServerProcess server;
+  const std::string s = server.open_session();
+  std::vector<Json> ids;
+  for (int i = 0; i < 20; ++i) {
+    ids.push_back(server.send_request("cell/run", {{"session", s}, {"code", "order = globals().get('order', []) + [" + std::to_string(i) + "]\nlen(order)"}}));
+  }
+  for (int i = 0; i < 20; ++i) {
+    Json r = server.wait_response(ids[i]);
+    CHECK(text_of(r["result"]["value"]) == std::to_string(i + 1));
+    CHECK(r["result"]["executionCount"] == i + 1);
+  }
+}
+
+TEST_CASE("writes that bypass sys.stdout cannot corrupt the protocol") {
+  ServerProcess server;
+  const std::string s = server.open_session();
+  Json r = server.result("cell/run", {{"session", s},
+                                      {"code",
+                                       "import os, subprocess, ctypes\n"
+                                       "os.write(1, b'Content-Length: 5\\r\\n\\r\\nhello')\n"
+                                       "os.system('echo from a shell')\n"
+                                       "ctypes.CDLL(None).printf(b'from printf\\n')\n"
+                                       "subprocess.run(['echo', 'child'], capture_output=True, text=True).stdout"}});
+  CHECK(r["error"].is_null());
+  CHECK(text_of(r["value"]) == "'child\\n'");
+  CHECK(text_of(server.result("cell/run", {{"session", s}, {"code", "'intact'"}})["value"]) == "'intact'");
+  CHECK(server.stderr_text().find("hello") != std::string::npos);
+  CHECK_SCHEMA_VALID(server);
+}
+
+TEST_CASE("cell/complete completes names and attributes from the session") {
+  ServerProcess server;
+  const std::string s = server.open_session();
+  server.result("cell/run", {{"session", s}, {"code", "import json\nmy_value = 1"}});
+  Json r = server.result("cell/complete", {{"session", s}, {"code", "x = json.lo"}});
+  CHECK(r["matches"] == Json{"json.load", "json.loads"});
+  CHECK(r["cursorStart"] == 4);
+  CHECK(r["cursorEnd"] == 11);
+  r = server.result("cell/complete", {{"session", s}, {"code", "my_v + 1"}, {"cursor", 4}});
+  CHECK(r["matches"] == Json{"my_value"});
+  CHECK_SCHEMA_VALID(server);
+}
+
+TEST_CASE("extension modules that refuse subinterpreters are a clear ImportError") {
+  ServerProcess server;
+  const std::string s = server.open_session();
+  for (const char* module : {"readline", "curses", "tracemalloc"}) {
+    Json r = server.result("cell/run", {{"session", s}, {"code", std::string("import ") + module}});
+    INFO(module << ": " << r.dump());
+    REQUIRE(r["error"].is_object());
+    CHECK(r["error"]["type"] == "ImportError");
+    CHECK(r["error"]["message"].get<std::string>().find("subinterpreter") != std::string::npos);
+  }
+}

@@ -1,0 +1,52 @@
+// A SessionIo that keeps what a session writes, for tests. A real
+// implementation of the interface (no mocking): writes are appended per
+// stream, displays kept in order.
+#pragma once
+
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "python/session_io.h"
+
+namespace subcell::testing {
+
+class RecordingIo final : public py::SessionIo {
+ public:
+  py::IoStatus write(Stream stream, std::string_view utf8, std::stop_token, py::GilRelease&) override {
+    std::lock_guard lock(mutex_);
+    (stream == Stream::kStdout ? out_ : err_).append(utf8);
+    return py::IoStatus::kOk;
+  }
+  py::IoStatus display(MimeBundle bundle, std::stop_token, py::GilRelease&) override {
+    std::lock_guard lock(mutex_);
+    displays_.push_back(std::move(bundle));
+    return py::IoStatus::kOk;
+  }
+  std::string out() const {
+    std::lock_guard lock(mutex_);
+    return out_;
+  }
+  std::string err() const {
+    std::lock_guard lock(mutex_);
+    return err_;
+  }
+  std::vector<MimeBundle> displays() const {
+    std::lock_guard lock(mutex_);
+    return displays_;
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  std::string out_, err_;
+  std::vector<MimeBundle> displays_;
+};
+
+inline std::string mime(const MimeBundle& bundle, const std::string& type) {
+  for (const MimeEntry& e : bundle) {
+    if (e.mime == type) return e.data;
+  }
+  return "<absent>";
+}
+
+}  // namespace subcell::testing
