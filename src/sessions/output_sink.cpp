@@ -76,10 +76,14 @@ py::IoStatus OutputSink::send(SessionEvent event, std::stop_token stop, py::GilR
   return py::IoStatus::kOk;
 }
 
-bool OutputSink::post(SessionEvent event) {
+bool OutputSink::post(SessionEvent event, Wake wake) {
   SendInfo info = channel_.send(std::move(event));
   if (info.status != SendStatus::kSent) return false;
-  listener_.on_session_events(session_, true);
+  if (wake == Wake::kNow) {
+    listener_.on_session_events(session_, true);
+  } else if (info.was_empty) {
+    listener_.on_session_events(session_, false);
+  }
   return true;
 }
 

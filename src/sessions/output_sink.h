@@ -42,9 +42,11 @@ class OutputSink final : public py::SessionIo {
   void set_cell(CellRef cell);
   CellRef cell() const;
 
-  // Sends a non-output event and wakes the consumer at once. Blocks while
-  // the channel is full; false once the channel is closed.
-  bool post(SessionEvent event);
+  // Sends a non-output event and wakes the consumer at once, or (kSoon)
+  // lets it ride along with the next drain, at most a few ms later. Blocks
+  // while the channel is full; false once the channel is closed.
+  enum class Wake { kNow, kSoon };
+  bool post(SessionEvent event, Wake wake = Wake::kNow);
 
   // From now on output goes to the server log, not the client: the session
   // is being closed and nobody is waiting for it.

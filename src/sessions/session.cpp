@@ -135,7 +135,8 @@ void Session::run_job(py::PythonSession& py, Job& job) {
     tags_.push_back(run->tag);
     CellRef cell{run->id, py.execution_count() + 1, run->tag};
     sink_.set_cell(cell);
-    sink_.post(CellStarted{cell});
+    // Not urgent: a quick cell's result carries it out in the same write.
+    sink_.post(CellStarted{cell}, OutputSink::Wake::kSoon);
     RunOutcome outcome = py.run(run->code, run->id);
     if (outcome.error) fill_cell_tags(*outcome.error);
     cells_run_.fetch_add(1);
