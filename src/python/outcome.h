@@ -54,6 +54,9 @@ struct RunOutcome {
   std::optional<ErrorInfo> error;
   int execution_count = 0;
   double duration_ms = 0;
+  // The cell defined functions, classes or lambdas, so its frames can show
+  // up in later tracebacks; its source and cell id are kept for them.
+  bool defines_code = false;
 };
 
 struct ResetOutcome {

@@ -75,7 +75,8 @@ Status PythonSession::install(SessionIo& io) {
   Ref display = get_function(ns.get(), "display");
   Ref block = get_function(ns.get(), "block_modules");
   Ref install_stdio = get_function(ns.get(), "install_stdio");
-  if (!run_ || !reset_ || !complete_ || !prelude_ || !display || !block || !install_stdio) {
+  Ref patch_threading = get_function(ns.get(), "patch_threading");
+  if (!run_ || !reset_ || !complete_ || !prelude_ || !display || !block || !install_stdio || !patch_threading) {
     return failed("loading the runner");
   }
 
@@ -87,6 +88,7 @@ Status PythonSession::install(SessionIo& io) {
   }
   if (!call(block, {reasons.get()})) return failed("blocking unsafe modules");
   if (!call(install_stdio, {})) return failed("installing stdout/stderr");
+  if (!call(patch_threading, {})) return failed("making Thread.join interruptible");
 
   Ref builtins = borrow(PyEval_GetBuiltins());
   if (PyDict_SetItemString(builtins.get(), "display", display.get()) < 0) return failed("installing display()");
@@ -111,7 +113,7 @@ RunOutcome PythonSession::run(std::string_view code, std::uint64_t token) {
   interrupts_.cell_finished();
   outcome.duration_ms = ms_since(start);
 
-  if (!result || !PyTuple_Check(result.get()) || PyTuple_GET_SIZE(result.get()) != 2) {
+  if (!result || !PyTuple_Check(result.get()) || PyTuple_GET_SIZE(result.get()) != 3) {
     // Only an exception raised inside the runner itself (an interrupt that
     // landed between its statements, say) gets here.
     outcome.error = error_from_current_exception("running the cell");
@@ -119,6 +121,7 @@ RunOutcome PythonSession::run(std::string_view code, std::uint64_t token) {
   }
   PyObject* value = PyTuple_GET_ITEM(result.get(), 0);
   PyObject* error = PyTuple_GET_ITEM(result.get(), 1);
+  outcome.defines_code = PyTuple_GET_ITEM(result.get(), 2) == Py_True;
   if (error != Py_None) {
     outcome.error = error_from_tuple(error);
   } else if (value != Py_None) {

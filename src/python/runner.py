@@ -27,9 +27,13 @@ _Expr, _Module, _Expression = _ast.Expr, _ast.Module, _ast.Expression
 _PLAIN = frozenset((int, float, complex, str, bytes, bool, list, tuple, dict, set,
                     frozenset, range, type(None), type))
 
-# Cell sources, kept for linecache: (size, mtime=None, lines, name) entries
-# are never invalidated by linecache.checkcache().
+# Cell sources, for linecache: (size, mtime=None, lines, name) entries are
+# never invalidated by linecache.checkcache(). Only cells that define code
+# which can run later (functions, classes, lambdas, generators) keep theirs;
+# the others are dropped when they finish, so memory does not grow with the
+# number of cells run.
 _sources = {}
+_CodeType = type(_compile("", "<subcell>", "exec"))
 
 
 def _register_source(filename, source):
@@ -41,6 +45,22 @@ def _register_source(filename, source):
     linecache = sys.modules.get("linecache")
     if linecache is not None:
         linecache.cache[filename] = entry
+
+
+def _forget_source(filename):
+    _sources.pop(filename, None)
+    linecache = sys.modules.get("linecache")
+    if linecache is not None:
+        linecache.cache.pop(filename, None)
+
+
+def _defines_code(codes):
+    for code in codes:
+        if code is not None:
+            for const in code.co_consts:
+                if _type(const) is _CodeType:
+                    return True
+    return False
 
 
 def _install_sources_in_linecache():
@@ -55,9 +75,18 @@ def _install_sources_in_linecache():
 # ---------------------------------------------------------------- running
 
 def run(source, count):
-    """Runs one cell; returns (bundle or None, error tuple or None)."""
+    """Runs one cell: (bundle or None, error tuple or None, keeps_source)."""
     filename = "<cell %d>" % count
     _register_source(filename, source)
+    codes = []
+    value, error = _run_cell(source, filename, codes)
+    keeps_source = _defines_code(codes)
+    if not keeps_source:
+        _forget_source(filename)
+    return value, error, keeps_source
+
+
+def _run_cell(source, filename, codes):
     try:
         tree = _compile(source, filename, "exec", _ONLY_AST | _TOP_LEVEL_AWAIT)
         body = tree.body
@@ -65,6 +94,7 @@ def run(source, count):
         if body and _type(body[-1]) is _Expr:
             tail = _compile(_Expression(body.pop().value), filename, "eval", _TOP_LEVEL_AWAIT)
         head = _compile(tree, filename, "exec", _TOP_LEVEL_AWAIT) if body or tail is None else None
+        codes += (head, tail)
     except BaseException as e:
         return None, _error(e, filename)
     try:
@@ -304,6 +334,60 @@ class _BlockedModules:
 def block_modules(reasons):
     if reasons:
         sys.meta_path.insert(0, _BlockedModules(reasons))
+
+
+class _PatchThreadingOnImport:
+    """Makes threading.Thread.join() interruptible, once threading loads.
+
+    From CPython 3.13 a join waits in C with no way for an interrupt to
+    reach a subinterpreter (Py_MakePendingCalls serves only the main
+    interpreter); joining in short slices returns to bytecode, where the
+    interrupt lands. threading is patched when first imported, so sessions
+    that never use it do not pay for importing it.
+    """
+
+    def find_spec(self, name, path=None, target=None):
+        if name != "threading":
+            return None
+        for finder in sys.meta_path:
+            if finder is self or not hasattr(finder, "find_spec"):
+                continue
+            spec = finder.find_spec(name, path, target)
+            if spec is not None:
+                break
+        else:
+            return None
+        sys.meta_path.remove(self)
+        exec_module = spec.loader.exec_module
+
+        def exec_then_patch(module):
+            exec_module(module)
+            _slice_join(module.Thread)
+
+        spec.loader.exec_module = exec_then_patch
+        return spec
+
+
+def _slice_join(thread_class):
+    join = thread_class.join
+
+    def interruptible_join(self, timeout=None):
+        if timeout is not None:
+            return join(self, timeout)
+        while True:
+            join(self, 0.05)
+            if not self.is_alive():
+                return
+
+    interruptible_join.__doc__ = join.__doc__
+    thread_class.join = interruptible_join
+
+
+def patch_threading():
+    if "threading" in sys.modules:
+        _slice_join(sys.modules["threading"].Thread)
+    else:
+        sys.meta_path.insert(0, _PatchThreadingOnImport())
 
 
 def prelude(source):

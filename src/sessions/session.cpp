@@ -97,7 +97,6 @@ void Session::main() {
   if (!options_.prelude.empty()) {
     if (auto error = py.prelude(options_.prelude)) log::warn("session prelude failed: " + error->traceback);
   }
-  tags_.emplace_back();  // execution counts start at 1
   state_.store(SessionState::kIdle);
   sink_.post(SessionReady{});
 
@@ -132,13 +131,14 @@ void Session::main() {
 
 void Session::run_job(py::PythonSession& py, Job& job) {
   if (auto* run = std::get_if<RunJob>(&job)) {
-    tags_.push_back(run->tag);
     CellRef cell{run->id, py.execution_count() + 1, run->tag};
+    if (!run->tag.empty()) tags_[cell.execution_count] = run->tag;
     sink_.set_cell(cell);
     // Not urgent: a quick cell's result carries it out in the same write.
     sink_.post(CellStarted{cell}, OutputSink::Wake::kSoon);
     RunOutcome outcome = py.run(run->code, run->id);
     if (outcome.error) fill_cell_tags(*outcome.error);
+    if (!outcome.defines_code) tags_.erase(cell.execution_count);
     cells_run_.fetch_add(1);
     sink_.post(JobDone{run->id, std::move(outcome)});
   } else if (auto* reset = std::get_if<ResetJob>(&job)) {
@@ -152,7 +152,8 @@ void Session::run_job(py::PythonSession& py, Job& job) {
 
 void Session::fill_cell_tags(ErrorInfo& error) const {
   auto tag_of = [&](int count) -> CellTag {
-    return count > 0 && static_cast<std::size_t>(count) < tags_.size() ? tags_[count] : CellTag{};
+    auto it = tags_.find(count);
+    return it == tags_.end() ? CellTag{} : it->second;
   };
   for (TraceFrame& f : error.frames) f.cell = tag_of(f.execution_count);
   if (error.location) error.location->cell = tag_of(error.location->execution_count);

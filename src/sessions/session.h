@@ -12,6 +12,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -124,7 +125,9 @@ class Session {
   std::atomic<SessionState> state_{SessionState::kStarting};
   std::atomic<int> cells_run_{0};
   std::atomic<bool> parked_{false};
-  std::vector<CellTag> tags_;  // by execution count; session thread only
+  // Cell ids by execution count, for frames of earlier cells; only cells
+  // that define code are remembered. Session thread only.
+  std::map<int, CellTag> tags_;
   std::thread thread_;
 };
 
