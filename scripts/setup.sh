@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 
 packages=(build-essential cmake pkg-config libuv1-dev nlohmann-json3-dev)
 case "${SUBCELL_WITH:-}" in
-  *tests*) packages+=(catch2 libvalijson-dev) ;;
+  *tests*) packages+=(catch2 libvalijson-dev neovim) ;;
 esac
 
 missing=()

@@ -1,0 +1,126 @@
+-- Pure-Lua pieces, no server: the terminal model and the cell parser.
+local t = require('helpers')
+local output = require('subcell.output')
+local cells = require('subcell.cells')
+
+local function term(...)
+  local tm = output.new({ scrollback = 100 })
+  for _, chunk in ipairs({ ... }) do
+    tm:write(chunk)
+  end
+  return (tm:all()), tm
+end
+
+t.test('carriage return overwrites the line, like a terminal', function()
+  t.eq({ 'Xbc' }, term('abc\rX'), 'overwrite keeps the tail')
+  t.eq({ '3/3' }, term('1/3', '\r2/3', '\r3/3'), 'chunks')
+  t.eq({ 'done', 'next' }, term('50%\rdone\r\nnext'), 'CRLF')
+  t.eq({ 'héllo wörld' }, term('hello world\rhé', '\rhéllo wö'), 'UTF-8 overwrite')
+end)
+
+t.test('backspace, tabs and other control characters', function()
+  t.eq({ 'abd' }, term('abc\bd'), 'backspace')
+  t.eq({ 'a       b' }, term('a\tb'), 'tab')
+  t.eq({ 'ab' }, term('a\0\7b'), 'NUL and BEL dropped')
+end)
+
+t.test('ANSI sequences are removed, also when split across chunks', function()
+  t.eq({ 'red plain' }, term('\27[31mred\27[0m plain'), 'SGR')
+  t.eq({ 'ab' }, term('a\27[1;3', '1mb'), 'split CSI')
+  t.eq({ 'ab' }, term('a\27', '[0mb'), 'split after ESC')
+  t.eq({ 'title' }, term('\27]0;window\7title'), 'OSC')
+  t.eq({ 'x' }, term('\27[2K\27[1Gx'), 'cursor movement codes')
+end)
+
+t.test('scrollback keeps the last lines and counts the rest', function()
+  local tm = output.new({ scrollback = 3 })
+  tm:write('1\n2\n3\n4\n5\n')
+  t.eq({ '3', '4', '5' }, (tm:all()), 'kept')
+  t.eq(2, tm.dropped, 'dropped')
+  local lines, _, hidden = tm:tail(2)
+  t.eq({ '4', '5' }, lines, 'tail')
+  t.eq(1, hidden, 'hidden before the tail')
+end)
+
+t.test('display blocks start on a line of their own', function()
+  local tm = output.new()
+  tm:write('partial')
+  tm:block('Money(1.00)\n', 'display')
+  tm:write('after\n')
+  t.eq({ 'partial', 'Money(1.00)', 'after' }, (tm:all()), 'lines')
+end)
+
+t.test('truncate counts characters, not bytes', function()
+  t.eq({ 'héé', 2 }, { output.truncate('héééé', 3) }, 'cut')
+  t.eq({ 'abc', 0 }, { output.truncate('abc', 3) }, 'fits')
+end)
+
+t.test('cells: markers, leading code, tags and code rows', function()
+  local list = cells.parse({
+    'import os', -- 0: leading code
+    '', --
+    '# %% First title', -- 2
+    '', -- 3
+    'x = 1', -- 4
+    '', -- 5
+    '#%% [markdown]', -- 6
+    '# text', -- 7
+    '  # %%   [reset] Again ', -- 8
+    'y', -- 9
+    '', -- 10
+  })
+  t.eq(4, #list, 'cells')
+  t.eq({ nil, 0, 1, 0, 0, 'import os\n' }, {
+    list[1].marker_row, list[1].start_row, list[1].end_row, list[1].code_row, list[1].last_row, list[1].code,
+  }, 'leading cell')
+  t.eq({ 2, 5, 4, 4, 'x = 1\n', 'First title' }, {
+    list[2].marker_row, list[2].end_row, list[2].code_row, list[2].last_row, list[2].code, list[2].title,
+  }, 'first cell')
+  t.truthy(list[3].markdown, 'markdown')
+  t.eq(false, cells.is_runnable(list[3]), 'markdown runnable')
+  t.eq({ true, 'Again', 9, 10 }, { list[4].reset, list[4].title, list[4].code_row, list[4].end_row }, 'reset cell')
+  t.eq(list[2], cells.at(list, 5), 'cell at a blank row')
+end)
+
+t.test('cells: a buffer without markers is one cell; dedent keeps structure', function()
+  local list = cells.parse({ 'a = 1', 'a' })
+  t.eq(1, #list, 'cells')
+  t.eq('a = 1\na\n', list[1].code, 'code')
+  t.eq({ 'if x:', '    y', '', 'z' }, cells.dedent({ '  if x:', '      y', '', '  z' }), 'dedent')
+end)
+
+t.test('a line keeps at most max_line_bytes and counts the rest', function()
+  local tm = output.new({ max_line_bytes = 10 })
+  tm:write('0123456')
+  tm:write('789abcdef')
+  tm:write('ghij\nnext\n')
+  local lines, _, _, cuts = tm:all()
+  t.eq({ '0123456789', 'next' }, lines, 'lines')
+  t.eq({ [1] = 10 }, cuts, 'characters not kept')
+  local utf = output.new({ max_line_bytes = 4 })
+  utf:write('aéé') -- 5 bytes: the second é does not fit whole
+  lines, _, _, cuts = utf:all()
+  t.eq({ 'aé' }, lines, 'cut on a character boundary')
+  t.eq({ [1] = 1 }, cuts, 'unfinished line')
+end)
+
+t.test('the help file has no duplicate or broken tags', function()
+  local dir = vim.fn.tempname()
+  vim.fn.mkdir(dir, 'p')
+  vim.fn.writefile(vim.fn.readfile(t.root .. '/doc/subcell.txt'), dir .. '/subcell.txt')
+  vim.cmd('helptags ' .. vim.fn.fnameescape(dir)) -- errors on duplicates
+  local tags = table.concat(vim.fn.readfile(dir .. '/tags'), '\n')
+  for _, tag in ipairs({ 'subcell', ':SubcellRun', ':SubcellRunSelection', 'subcell.setup', 'subcell-keymaps' }) do
+    t.contains(tags, tag .. '\t', 'tag')
+  end
+  -- Every |link| points at a tag of this file or of Neovim's own help.
+  local known = {}
+  for _, file in ipairs({ dir .. '/tags', vim.env.VIMRUNTIME .. '/doc/tags' }) do
+    for _, line in ipairs(vim.fn.readfile(file)) do
+      known[line:match('^[^\t]+')] = true
+    end
+  end
+  for link in table.concat(vim.fn.readfile(dir .. '/subcell.txt'), '\n'):gmatch('|([^|%s]+)|') do
+    t.truthy(known[link], 'link |' .. link .. '|')
+  end
+end)
