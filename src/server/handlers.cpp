@@ -123,6 +123,7 @@ void Server::submit(Session& session, Job job, JobId id, rpc::Reply reply, bool 
     return reply(Error{rpc::kUnknownSession, "session '" + session.id + "' is closing"});
   }
   job_by_request_[key] = id;
+  submitted_ = true;
   jobs_.emplace(id, PendingJob{std::move(reply), session.serial, is_cell, std::move(cell), std::move(key)});
 }
 

@@ -11,6 +11,7 @@
 
 #include <uv.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -55,6 +56,7 @@ class Server final : public SessionListener, public rpc::Outgoing, public StdioT
   void on_frame(Frame frame) override;
   void on_input_end() override;
   void on_writable() override;
+  void on_frames_done() override;
 
  private:
   struct PendingJob {
@@ -117,6 +119,8 @@ class Server final : public SessionListener, public rpc::Outgoing, public StdioT
   std::mutex wake_mutex_;  // guards wakes_ and accepting_wakes_
   std::vector<std::pair<std::uint64_t, bool>> wakes_;
   bool accepting_wakes_ = true;
+  std::atomic<bool> urgent_wake_{false};  // an urgent event is waiting (lock-free peek)
+  bool submitted_ = false;                // a job was queued while handling the current read
   std::unordered_map<std::uint64_t, bool> dirty_;  // serial -> urgent
   bool coalescing_ = false;
 

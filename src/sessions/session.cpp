@@ -1,6 +1,7 @@
 #include "sessions/session.h"
 
 #include "python/python_session.h"
+#include "support/spin.h"
 #include "support/log.h"
 
 namespace subcell {
@@ -36,6 +37,7 @@ bool Session::submit(Job job) {
     std::lock_guard lock(mutex_);
     if (closing_) return false;
     queue_.push_back(std::move(job));
+    queued_.fetch_add(1, std::memory_order_release);
   }
   wake_.notify_one();
   return true;
@@ -57,7 +59,18 @@ std::vector<JobId> Session::cancel_queued(std::optional<JobId> job) {
     removed.push_back(run->id);
     return true;
   });
+  queued_.store(static_cast<int>(queue_.size()), std::memory_order_relaxed);
   return removed;
+}
+
+void Session::spin_for_job() const {
+  // Cells often arrive back to back (run all, or a client's next request
+  // right after a result). Waiting on the condition variable costs a futex
+  // wake, about 20 us on a VM; a short spin first usually catches the job.
+  // Bounded, so an idle session costs no CPU.
+  spin_until(
+      [&] { return queued_.load(std::memory_order_acquire) > 0 || closing_requested_.load(std::memory_order_relaxed); },
+      kJobSpin);
 }
 
 bool Session::interrupt(JobId job) { return interrupts_.request(job); }
@@ -68,6 +81,7 @@ std::vector<JobId> Session::begin_close() {
     std::lock_guard lock(mutex_);
     if (closing_) return cancelled;
     closing_ = true;
+    closing_requested_.store(true);
     for (const Job& j : queue_) {
       std::visit(
           [&](const auto& job) {
@@ -102,12 +116,14 @@ void Session::main() {
 
   for (;;) {
     Job job;
+    spin_for_job();
     {
       std::unique_lock lock(mutex_);
       wake_.wait(lock, [&] { return closing_ || !queue_.empty(); });
       if (queue_.empty()) break;  // closing, and nothing left
       job = std::move(queue_.front());
       queue_.pop_front();
+      queued_.fetch_sub(1, std::memory_order_relaxed);
       state_.store(SessionState::kBusy);
     }
     run_job(py, job);
@@ -164,6 +180,7 @@ void Session::fail_queued(const std::string& message) {
   {
     std::lock_guard lock(mutex_);
     closing_ = true;
+    closing_requested_.store(true);
     jobs.swap(queue_);
   }
   for (const Job& j : jobs) {

@@ -105,6 +105,7 @@ class Session {
 
  private:
   void main();
+  void spin_for_job() const;
   void run_job(py::PythonSession& python, Job& job);
   void fail_queued(const std::string& message);
   void fill_cell_tags(ErrorInfo& error) const;
@@ -120,6 +121,10 @@ class Session {
   std::condition_variable wake_;
   std::deque<Job> queue_;
   bool closing_ = false;
+  // Mirrors of queue_.size() and closing_ for the lock-free spin.
+  std::atomic<int> queued_{0};
+  std::atomic<bool> closing_requested_{false};
+  static constexpr std::chrono::microseconds kJobSpin{200};
   std::optional<JobId> running_cell_;
 
   std::atomic<SessionState> state_{SessionState::kStarting};

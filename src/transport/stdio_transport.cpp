@@ -120,6 +120,7 @@ void StdioTransport::deliver_frames() {
     if (!f) break;
     handler_->on_frame(std::move(*f));
   }
+  if (!closed_) handler_->on_frames_done();
   uncork();
 }
 

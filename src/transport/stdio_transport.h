@@ -31,6 +31,7 @@ class StdioTransport {
     virtual void on_frame(Frame frame) = 0;
     virtual void on_input_end() = 0;  // end of input, or the client went away
     virtual void on_writable() = 0;   // queued output fell below the low mark
+    virtual void on_frames_done() {}  // after the frames of one read
   };
 
   static constexpr std::size_t kHighWater = 4u << 20;
