@@ -28,6 +28,19 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+# The editor tests need node and npm (the VS Code extension is built with
+# npm ci from its lock file); Debian's own are used when none is installed.
+case "${SUBCELL_WITH:-}" in
+  *tests*)
+    if ! command -v npm >/dev/null 2>&1; then
+      sudo=""
+      [ "$(id -u)" = 0 ] || sudo="sudo"
+      $sudo apt-get update -qq
+      DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
+    fi
+    ;;
+esac
+
 tests=OFF
 case "${SUBCELL_WITH:-}" in *tests*) tests=ON ;; esac
 # shellcheck disable=SC2086

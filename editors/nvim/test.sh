@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Runs the headless Neovim suite against a real subcell server.
-#   SUBCELL_BINARY  the server (default /work/stable/subcell)
+#   SUBCELL_BINARY  the server (default: this repository's build/src/subcell)
 #   SUBCELL_ONLY    run only tests whose name contains this text
 #   ./test.sh [spec...]   e.g. ./test.sh tests/run_spec.lua
 set -u
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-export SUBCELL_BINARY="${SUBCELL_BINARY:-/work/stable/subcell}"
+export SUBCELL_BINARY="${SUBCELL_BINARY:-$(cd "$(dirname "$0")/../.." && pwd)/build/src/subcell}"
 
 if ! command -v nvim >/dev/null 2>&1; then
   echo "test.sh: nvim not found; install Neovim 0.7.2 or later (Debian: apt-get install neovim)" >&2

@@ -3,14 +3,14 @@
 # a detached 120x40 tmux session on examples/tour.py, runs every cell, and
 # captures the screen at the first cells, at the error, and with the
 # :SubcellOutput window open on the error.
-#   SUBCELL_BINARY  the server (default /work/stable/subcell)
+#   SUBCELL_BINARY  the server (default: this repository's build/src/subcell)
 #   scripts/capture.sh            print the screens
 #   scripts/capture.sh --readme   also replace the capture block in README.md
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 repo="$(cd "$here/../.." && pwd)"
 tour="$repo/examples/tour.py"
-export SUBCELL_BINARY="${SUBCELL_BINARY:-/work/stable/subcell}"
+export SUBCELL_BINARY="${SUBCELL_BINARY:-$repo/build/src/subcell}"
 command -v tmux >/dev/null || { echo "capture.sh: tmux is required" >&2; exit 2; }
 command -v nvim >/dev/null || { echo "capture.sh: nvim is required" >&2; exit 2; }
 

@@ -5,7 +5,7 @@ local M = { tests = {}, notifications = {} }
 local api = vim.api
 local uv = vim.uv or vim.loop
 
-M.BINARY = os.getenv('SUBCELL_BINARY') or '/work/stable/subcell'
+M.BINARY = os.getenv('SUBCELL_BINARY') or 'subcell'
 M.TIMEOUT = 15000
 
 ---@param name string

@@ -1,0 +1,136 @@
+// The outputs of one notebook cell run, as Jupyter lays them out: consecutive
+// writes to one stream share a stream output, a display or a stream switch
+// starts a new output, the value and the error come last. Streams keep their
+// colours (notebooks render ANSI) and get terminal treatment (`\r`, caps).
+//
+// The vscode layer calls `flush()` every so often while the cell runs and
+// applies the operations to the real NotebookCellOutputs by index: mostly
+// appends, a replace only when a line it already drew was rewritten.
+
+import { MimeBundle, PythonError, RunResult } from './protocol';
+import { RunSink } from './serverSupervisor';
+import { TerminalText } from './terminalText';
+
+export type NotebookOp =
+  | { kind: 'add-stream'; index: number; stream: 'stdout' | 'stderr'; text: string }
+  | { kind: 'append-stream'; index: number; stream: 'stdout' | 'stderr'; text: string }
+  | { kind: 'replace-stream'; index: number; stream: 'stdout' | 'stderr'; text: string }
+  | { kind: 'add-display'; index: number; data: MimeBundle; result: boolean }
+  | { kind: 'add-error'; index: number; error: PythonError };
+
+type PlannedOutput =
+  | { kind: 'stream'; stream: 'stdout' | 'stderr'; buffer: TerminalText; emitted: boolean; dirty: boolean }
+  | { kind: 'display'; data: MimeBundle; result: boolean; emitted: boolean }
+  | { kind: 'error'; error: PythonError; emitted: boolean };
+
+export interface NotebookOutputOptions {
+  /** Characters of a stream kept in the notebook (older lines are dropped). */
+  maxStreamChars?: number;
+}
+
+const defaultMaxStreamChars = 1024 * 1024;
+
+export class NotebookOutputPlan implements RunSink {
+  private readonly outputs: PlannedOutput[] = [];
+  private executionCountValue: number | undefined;
+  private readonly maxStreamChars: number;
+
+  constructor(options: NotebookOutputOptions = {}) {
+    this.maxStreamChars = options.maxStreamChars ?? defaultMaxStreamChars;
+  }
+
+  get executionCount(): number | undefined {
+    return this.executionCountValue;
+  }
+
+  started(executionCount: number): void {
+    this.executionCountValue = executionCount;
+  }
+
+  write(stream: 'stdout' | 'stderr', text: string): void {
+    const last = this.outputs[this.outputs.length - 1];
+    if (last?.kind === 'stream' && last.stream === stream) {
+      last.buffer.write(text);
+      last.dirty = true;
+      return;
+    }
+    const buffer = new TerminalText({ keepStyles: true, maxChars: this.maxStreamChars });
+    buffer.write(text);
+    this.outputs.push({ kind: 'stream', stream, buffer, emitted: false, dirty: true });
+  }
+
+  display(data: MimeBundle): void {
+    this.outputs.push({ kind: 'display', data, result: false, emitted: false });
+  }
+
+  /** The cell's result: its value as an execute result, or its error. */
+  result(result: RunResult): void {
+    this.executionCountValue = result.executionCount;
+    if (result.value) this.outputs.push({ kind: 'display', data: result.value, result: true, emitted: false });
+    if (result.error) this.outputs.push({ kind: 'error', error: result.error, emitted: false });
+  }
+
+  /** What changed since the last flush, in output order. */
+  flush(): NotebookOp[] {
+    const ops: NotebookOp[] = [];
+    this.outputs.forEach((output, index) => {
+      switch (output.kind) {
+        case 'stream': {
+          if (!output.dirty) return;
+          const changes = output.buffer.takeChanges();
+          output.dirty = false;
+          if (!output.emitted) {
+            output.emitted = true;
+            ops.push({ kind: 'add-stream', index, stream: output.stream, text: changes.text });
+          } else if (changes.replace) {
+            ops.push({ kind: 'replace-stream', index, stream: output.stream, text: changes.text });
+          } else if (changes.text) {
+            ops.push({ kind: 'append-stream', index, stream: output.stream, text: changes.text });
+          }
+          return;
+        }
+        case 'display':
+          if (output.emitted) return;
+          output.emitted = true;
+          ops.push({ kind: 'add-display', index, data: output.data, result: output.result });
+          return;
+        case 'error':
+          if (output.emitted) return;
+          output.emitted = true;
+          ops.push({ kind: 'add-error', index, error: output.error });
+          return;
+      }
+    });
+    return ops;
+  }
+}
+
+/**
+ * Replays operations into a list of plain outputs: what a notebook shows.
+ * The tests use it to assert what a user sees; the capture script too.
+ */
+export function applyOps(
+  shown: Array<{ kind: string; text: string }>,
+  ops: NotebookOp[],
+): Array<{ kind: string; text: string }> {
+  for (const op of ops) {
+    switch (op.kind) {
+      case 'add-stream':
+        shown[op.index] = { kind: op.stream, text: op.text };
+        break;
+      case 'append-stream':
+        shown[op.index].text += op.text;
+        break;
+      case 'replace-stream':
+        shown[op.index].text = op.text;
+        break;
+      case 'add-display':
+        shown[op.index] = { kind: op.result ? 'result' : 'display', text: op.data['text/plain'] };
+        break;
+      case 'add-error':
+        shown[op.index] = { kind: 'error', text: `${op.error.type}: ${op.error.message}` };
+        break;
+    }
+  }
+  return shown;
+}
