@@ -69,6 +69,21 @@ class Channel {
     return push_locked(std::move(item), /*wait_allowed=*/true);
   }
 
+  // Grows the queue's tail in place when `extend(tail)` accepts: it returns
+  // the cost it added, 0 to refuse (wrong kind of item, no room in it).
+  // The fast path for coalescing: no item is built when the tail can take
+  // the data. Refused (kFull) when the channel is empty, closed, or full.
+  template <typename Extend>
+  SendInfo try_extend_tail(std::size_t cost, Extend&& extend) {
+    std::lock_guard lock(mutex_);
+    if (closed_ || queue_.empty() || pending_ + cost > capacity_) return {SendStatus::kFull, false, pending_};
+    const std::size_t added = extend(queue_.back().item);
+    if (added == 0) return {SendStatus::kFull, false, pending_};
+    queue_.back().cost += added;
+    pending_ += added;
+    return {SendStatus::kSent, false, pending_};
+  }
+
   // Moves every queued item (up to about `max_cost`, at least one) into `out`.
   // Returns how many were moved. Never blocks.
   std::size_t drain(std::vector<T>& out, std::size_t max_cost = static_cast<std::size_t>(-1)) {

@@ -16,18 +16,23 @@ enum class IoStatus {
   kClosed,   // the session's output is closed (the session is closing)
 };
 
-class GilRelease {
+// How an I/O call may wait when it has to: it drops the GIL first, and
+// gives up when `stop_token()` fires (the cell was interrupted, or the
+// session is closing). Only consulted on the slow path, so a write that
+// does not wait costs neither.
+class Waiter {
  public:
-  virtual ~GilRelease() = default;
-  virtual void release() = 0;
-  virtual void reacquire() = 0;
+  virtual ~Waiter() = default;
+  virtual void release_gil() = 0;
+  virtual void reacquire_gil() = 0;
+  virtual std::stop_token stop_token() = 0;
 };
 
 class SessionIo {
  public:
   virtual ~SessionIo() = default;
-  virtual IoStatus write(Stream stream, std::string_view utf8, std::stop_token stop, GilRelease& gil) = 0;
-  virtual IoStatus display(MimeBundle bundle, std::stop_token stop, GilRelease& gil) = 0;
+  virtual IoStatus write(Stream stream, std::string_view utf8, Waiter& waiter) = 0;
+  virtual IoStatus display(MimeBundle bundle, Waiter& waiter) = 0;
 };
 
 }  // namespace subcell::py

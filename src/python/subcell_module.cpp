@@ -15,13 +15,21 @@ struct ModuleState {
 
 ModuleState* state_of(PyObject* module) { return static_cast<ModuleState*>(PyModule_GetState(module)); }
 
-// Drops the GIL only if an I/O call actually has to wait.
-class SaveThread final : public GilRelease {
+// Drops the GIL only if an I/O call actually has to wait, and waits no
+// longer than the interrupt (cell thread) or the session's close allow.
+class InterruptibleWait final : public Waiter {
  public:
-  void release() override { saved_ = PyEval_SaveThread(); }
-  void reacquire() override { PyEval_RestoreThread(saved_); }
+  InterruptibleWait(InterruptTarget& interrupts, bool interruptible)
+      : interrupts_(interrupts), interruptible_(interruptible) {}
+  void release_gil() override { saved_ = PyEval_SaveThread(); }
+  void reacquire_gil() override { PyEval_RestoreThread(saved_); }
+  std::stop_token stop_token() override {
+    return interruptible_ ? interrupts_.stop_token_for_current_thread() : std::stop_token{};
+  }
 
  private:
+  InterruptTarget& interrupts_;
+  bool interruptible_;
   PyThreadState* saved_ = nullptr;
 };
 
@@ -64,11 +72,14 @@ PyObject* write_stream(PyObject* module, PyObject* arg, Stream stream) {
   }
   const Py_ssize_t length = PyUnicode_GET_LENGTH(arg);
   if (size == 0) return PyLong_FromSsize_t(length);
-  SaveThread gil;
   std::string_view text(utf8, static_cast<size_t>(size));
-  IoStatus s = st->io->write(stream, text, st->interrupts->stop_token_for_current_thread(), gil);
+  InterruptibleWait wait(*st->interrupts, true);
+  IoStatus s = st->io->write(stream, text, wait);
   if (s == IoStatus::kStopped && raise_interrupt(st)) return nullptr;
-  if (s == IoStatus::kStopped) s = st->io->write(stream, text, {}, gil);
+  if (s == IoStatus::kStopped) {
+    InterruptibleWait plain(*st->interrupts, false);
+    s = st->io->write(stream, text, plain);
+  }
   if (s == IoStatus::kClosed) {
     PyErr_SetString(PyExc_BrokenPipeError, "the session's output is closed (the session is closing)");
     return nullptr;
@@ -85,10 +96,13 @@ PyObject* emit_display(PyObject* module, PyObject* arg) {
   if (st == nullptr) return nullptr;
   MimeBundle bundle = bundle_from_dict(arg);
   if (bundle.empty()) Py_RETURN_NONE;
-  SaveThread gil;
-  IoStatus s = st->io->display(bundle, st->interrupts->stop_token_for_current_thread(), gil);
+  InterruptibleWait wait(*st->interrupts, true);
+  IoStatus s = st->io->display(bundle, wait);
   if (s == IoStatus::kStopped && raise_interrupt(st)) return nullptr;
-  if (s == IoStatus::kStopped) s = st->io->display(std::move(bundle), {}, gil);
+  if (s == IoStatus::kStopped) {
+    InterruptibleWait plain(*st->interrupts, false);
+    s = st->io->display(std::move(bundle), plain);
+  }
   if (s == IoStatus::kClosed) {
     PyErr_SetString(PyExc_BrokenPipeError, "the session's output is closed (the session is closing)");
     return nullptr;

@@ -18,6 +18,7 @@ std::size_t utf8_prefix(std::string_view text, std::size_t limit) {
 
 void OutputSink::set_cell(CellRef cell) {
   std::lock_guard lock(mutex_);
+  job_.store(cell.job, std::memory_order_relaxed);
   cell_ = std::move(cell);
 }
 
@@ -26,54 +27,70 @@ CellRef OutputSink::cell() const {
   return cell_;
 }
 
-void OutputSink::set_closing() {
-  std::lock_guard lock(mutex_);
-  closing_ = true;
-}
+void OutputSink::set_closing() { closing_.store(true); }
 
-py::IoStatus OutputSink::write(Stream stream, std::string_view utf8, std::stop_token stop, py::GilRelease& gil) {
-  CellRef cell;
-  {
-    std::lock_guard lock(mutex_);
-    if (closing_) {
-      log::info("output after close: " + std::string(utf8.substr(0, 2000)));
+py::IoStatus OutputSink::write(Stream stream, std::string_view utf8, py::Waiter& waiter) {
+  if (closing_.load(std::memory_order_relaxed)) {
+    log::info("output after close: " + std::string(utf8.substr(0, 2000)));
+    return py::IoStatus::kOk;
+  }
+  // Fast path: the previous write of this cell to this stream is still
+  // waiting in the channel; append to it in place.
+  const JobId job = job_.load(std::memory_order_relaxed);
+  if (utf8.size() <= SessionEventTraits::kMaxChunk) {
+    SendInfo info = channel_.try_extend_tail(utf8.size(), [&](SessionEvent& tail) -> std::size_t {
+      auto* out = std::get_if<StreamOutput>(&tail);
+      if (out == nullptr || out->stream != stream || out->cell.job != job ||
+          out->text.size() + utf8.size() > SessionEventTraits::kMaxChunk) {
+        return 0;
+      }
+      out->text.append(utf8);
+      return utf8.size();
+    });
+    if (info.status == SendStatus::kSent) {
+      wake_if_needed(info, utf8.size(), false);
       return py::IoStatus::kOk;
     }
-    cell = cell_;
   }
+  const CellRef current = cell();
   // Huge writes go out in pieces, so one print cannot exceed the channel.
   while (!utf8.empty()) {
     const std::size_t n = utf8_prefix(utf8, SessionEventTraits::kMaxChunk);
-    py::IoStatus s = send(StreamOutput{cell, stream, std::string(utf8.substr(0, n))}, stop, gil, false);
+    py::IoStatus s = send(StreamOutput{current, stream, std::string(utf8.substr(0, n))}, waiter, false);
     if (s != py::IoStatus::kOk) return s;
     utf8.remove_prefix(n);
   }
   return py::IoStatus::kOk;
 }
 
-py::IoStatus OutputSink::display(MimeBundle bundle, std::stop_token stop, py::GilRelease& gil) {
-  return send(DisplayOutput{cell(), std::move(bundle)}, stop, gil, true);
+py::IoStatus OutputSink::display(MimeBundle bundle, py::Waiter& waiter) {
+  return send(DisplayOutput{cell(), std::move(bundle)}, waiter, true);
 }
 
-py::IoStatus OutputSink::send(SessionEvent event, std::stop_token stop, py::GilRelease& gil, bool urgent) {
+py::IoStatus OutputSink::send(SessionEvent event, py::Waiter& waiter, bool urgent) {
   const std::size_t cost = SessionEventTraits::cost(event);
   SendInfo info = channel_.try_send(std::move(event));
   if (info.status == SendStatus::kFull) {
     // The consumer is behind: make sure it drains now, then wait for room.
     listener_.on_session_events(session_, true);
-    gil.release();
+    std::stop_token stop = waiter.stop_token();
+    waiter.release_gil();
     info = channel_.send(std::move(event), stop);
-    gil.reacquire();
+    waiter.reacquire_gil();
   }
   if (info.status == SendStatus::kClosed) return py::IoStatus::kClosed;
   if (info.status == SendStatus::kStopped) return py::IoStatus::kStopped;
+  wake_if_needed(info, cost, urgent);
+  return py::IoStatus::kOk;
+}
+
+void OutputSink::wake_if_needed(const SendInfo& info, std::size_t cost, bool urgent) {
   const bool crossed = info.pending_cost >= kUrgentBytes && info.pending_cost < kUrgentBytes + cost;
   if (urgent || crossed) {
     listener_.on_session_events(session_, true);
   } else if (info.was_empty) {
     listener_.on_session_events(session_, false);
   }
-  return py::IoStatus::kOk;
 }
 
 bool OutputSink::post(SessionEvent event, Wake wake) {

@@ -9,6 +9,7 @@
 // dropped, only slowed down.
 #pragma once
 
+#include <atomic>
 #include <mutex>
 
 #include "python/session_io.h"
@@ -35,8 +36,8 @@ class OutputSink final : public py::SessionIo {
   OutputSink(Session& session, EventChannel& channel, SessionListener& listener)
       : session_(session), channel_(channel), listener_(listener) {}
 
-  py::IoStatus write(Stream stream, std::string_view utf8, std::stop_token stop, py::GilRelease& gil) override;
-  py::IoStatus display(MimeBundle bundle, std::stop_token stop, py::GilRelease& gil) override;
+  py::IoStatus write(Stream stream, std::string_view utf8, py::Waiter& waiter) override;
+  py::IoStatus display(MimeBundle bundle, py::Waiter& waiter) override;
 
   // The cell that output belongs to from now on (session thread).
   void set_cell(CellRef cell);
@@ -53,14 +54,16 @@ class OutputSink final : public py::SessionIo {
   void set_closing();
 
  private:
-  py::IoStatus send(SessionEvent event, std::stop_token stop, py::GilRelease& gil, bool urgent);
+  py::IoStatus send(SessionEvent event, py::Waiter& waiter, bool urgent);
+  void wake_if_needed(const SendInfo& info, std::size_t cost, bool urgent);
 
   Session& session_;
   EventChannel& channel_;
   SessionListener& listener_;
-  mutable std::mutex mutex_;  // guards cell_ and closing_
+  mutable std::mutex mutex_;  // guards cell_
   CellRef cell_;
-  bool closing_ = false;
+  std::atomic<JobId> job_{0};  // cell_.job, readable without the lock
+  std::atomic<bool> closing_{false};
 };
 
 }  // namespace subcell

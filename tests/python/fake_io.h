@@ -13,12 +13,12 @@ namespace subcell::testing {
 
 class RecordingIo final : public py::SessionIo {
  public:
-  py::IoStatus write(Stream stream, std::string_view utf8, std::stop_token, py::GilRelease&) override {
+  py::IoStatus write(Stream stream, std::string_view utf8, py::Waiter&) override {
     std::lock_guard lock(mutex_);
     (stream == Stream::kStdout ? out_ : err_).append(utf8);
     return py::IoStatus::kOk;
   }
-  py::IoStatus display(MimeBundle bundle, std::stop_token, py::GilRelease&) override {
+  py::IoStatus display(MimeBundle bundle, py::Waiter&) override {
     std::lock_guard lock(mutex_);
     displays_.push_back(std::move(bundle));
     return py::IoStatus::kOk;
