@@ -30,6 +30,7 @@ TEST_CASE("interrupt stops running Python: loops, sleeps, lock waits, blocked pr
       {"time.sleep", "import time\ntime.sleep(600)"},
       {"Event.wait", "import threading\nthreading.Event().wait()"},
       {"Queue.get", "import queue\nqueue.Queue().get()"},
+      {"Thread.join", "import threading, time\nt = threading.Thread(target=time.sleep, args=(3,))\nt.start()\nt.join()"},
       {"loop calling functions", "def f(x): return x + 1\ni = 0\nwhile True: i = f(i)"},
   };
   for (const auto& [what, code] : cases) {
