@@ -161,18 +161,21 @@ void Server::on_wake() {
     any_urgent = any_urgent || urgent;
   }
   if (any_urgent) drain_dirty(/*urgent_only=*/true);
-  if (!dirty_.empty() && !coalescing_) {
-    // Plain output waits a moment so that more of it leaves in one message.
-    coalescing_ = true;
-    uv_timer_start(
-        coalesce_timer_.get(),
-        [](uv_timer_t* t) {
-          Server* self = from(reinterpret_cast<uv_handle_t*>(t));
-          self->coalescing_ = false;
-          self->drain_dirty(false);
-        },
-        static_cast<std::uint64_t>(options_.coalesce.count()), 0);
-  }
+  // Plain output waits a moment so that more of it leaves in one message.
+  if (!dirty_.empty()) schedule_drain(options_.coalesce);
+}
+
+void Server::schedule_drain(std::chrono::milliseconds delay) {
+  if (coalescing_) return;  // a drain is already due
+  coalescing_ = true;
+  uv_timer_start(
+      coalesce_timer_.get(),
+      [](uv_timer_t* t) {
+        Server* self = from(reinterpret_cast<uv_handle_t*>(t));
+        self->coalescing_ = false;
+        self->drain_dirty(false);
+      },
+      static_cast<std::uint64_t>(delay.count()), 0);
 }
 
 void Server::on_writable() { drain_dirty(false); }
@@ -184,27 +187,23 @@ void Server::drain_dirty(bool urgent_only) {
   for (const auto& [serial, urgent] : dirty_) {
     if (urgent || !urgent_only) serials.push_back(serial);
   }
+  bool more = false;
   for (std::uint64_t serial : serials) {
-    if (transport_->above_high_water()) break;  // the client is behind: let sessions block
+    // The client is behind: stop here and let the sessions block;
+    // on_writable() resumes.
+    if (transport_->above_high_water()) break;
     dirty_.erase(serial);
     Session* s = sessions_->by_serial(serial);
     if (s == nullptr) continue;
     // Events sent after the drain woke the loop again; only a drain cut
     // short by its budget needs another round.
-    if (drain(*s) == DrainResult::kMore) dirty_[serial] = false;
+    if (drain(*s) == DrainResult::kMore) {
+      dirty_[serial] = false;
+      more = true;
+    }
   }
   transport_->uncork();
-  if (!dirty_.empty() && !coalescing_ && !transport_->above_high_water()) {
-    coalescing_ = true;
-    uv_timer_start(
-        coalesce_timer_.get(),
-        [](uv_timer_t* t) {
-          Server* self = from(reinterpret_cast<uv_handle_t*>(t));
-          self->coalescing_ = false;
-          self->drain_dirty(false);
-        },
-        0, 0);
-  }
+  if (more) schedule_drain(std::chrono::milliseconds(0));
 }
 
 Server::DrainResult Server::drain(Session& session) {

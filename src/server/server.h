@@ -91,6 +91,7 @@ class Server final : public SessionListener, public rpc::Outgoing, public StdioT
   // server.cpp: events from sessions.
   void on_wake();
   void drain_dirty(bool urgent_only);
+  void schedule_drain(std::chrono::milliseconds delay);
   enum class DrainResult { kDone, kMore, kGone };
   DrainResult drain(Session& session);
   bool handle(Session& session, SessionEvent& event);
