@@ -96,9 +96,12 @@ Result<CellRunParams> decode_cell_run(const Json& params) {
   rpc::ParamReader r(params, "cell/run");
   CellRunParams p;
   std::optional<CellTag> cell;
-  read_session_id(r, p.session) && r.required("code", p.code) && read_cell(r, cell);
+  std::optional<bool> stop_on_error;
+  read_session_id(r, p.session) && r.required("code", p.code) && read_cell(r, cell) &&
+      r.optional("stopOnError", stop_on_error);
   if (!r.ok()) return r.error();
   p.cell = cell.value_or(CellTag{});
+  p.stop_on_error = stop_on_error.value_or(false);
   return p;
 }
 

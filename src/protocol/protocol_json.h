@@ -34,6 +34,7 @@ struct CellRunParams {
   std::string session;
   std::string code;
   CellTag cell;  // JSON text of the client's id; empty when absent
+  bool stop_on_error = false;
 };
 
 struct CellInterruptParams {

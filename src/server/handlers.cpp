@@ -105,7 +105,8 @@ void Server::on_cell_run(const Json& params, rpc::Reply reply) {
   if (!session) return reply(session.error());
   const JobId id = Session::next_job_id();
   CellTag cell = p->cell;
-  submit(**session, RunJob{id, std::move(p->code), p->cell}, id, std::move(reply), true, std::move(cell));
+  submit(**session, RunJob{id, std::move(p->code), p->cell, p->stop_on_error}, id, std::move(reply), true,
+         std::move(cell));
 }
 
 void Server::on_cell_complete(const Json& params, rpc::Reply reply) {

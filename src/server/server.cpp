@@ -226,6 +226,8 @@ bool Server::handle(Session& session, SessionEvent& event) {
     if (!session.id.empty()) send_raw(protocol::display_notification(session.id, *shown));
   } else if (auto* done = std::get_if<JobDone>(&event)) {
     on_job_done(*done);
+  } else if (auto* cancelled = std::get_if<JobsCancelled>(&event)) {
+    cancel_jobs(cancelled->jobs, cancelled->reason);
   } else if (auto* ready = std::get_if<SessionReady>(&event)) {
     on_session_ready(session, *ready);
   } else if (auto* closed = std::get_if<SessionClosed>(&event)) {

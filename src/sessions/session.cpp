@@ -156,7 +156,12 @@ void Session::run_job(py::PythonSession& py, Job& job) {
     if (outcome.error) fill_cell_tags(*outcome.error);
     if (!outcome.defines_code) tags_.erase(cell.execution_count);
     cells_run_.fetch_add(1);
+    const bool failed = outcome.error.has_value();
     sink_.post(JobDone{run->id, std::move(outcome)});
+    if (failed && run->stop_on_error) {
+      std::vector<JobId> dropped = cancel_queued();
+      if (!dropped.empty()) sink_.post(JobsCancelled{std::move(dropped), "an earlier cell of the session failed"});
+    }
   } else if (auto* reset = std::get_if<ResetJob>(&job)) {
     sink_.post(JobDone{reset->id, py.reset()});
   } else if (auto* complete = std::get_if<CompleteJob>(&job)) {

@@ -35,6 +35,7 @@ struct RunJob {
   JobId id = 0;
   std::string code;
   CellTag tag;
+  bool stop_on_error = false;  // an error cancels the cells queued behind it
 };
 struct ResetJob {
   JobId id = 0;

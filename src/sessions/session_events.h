@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <variant>
+#include <vector>
 
 #include "channels/channel.h"
 #include "python/outcome.h"
@@ -55,7 +56,14 @@ struct SessionClosed {
   CloseOutcome outcome;
 };
 
-using SessionEvent = std::variant<SessionReady, CellStarted, StreamOutput, DisplayOutput, JobDone, SessionClosed>;
+// Queued jobs the session dropped by itself (a stop-on-error cell failed).
+struct JobsCancelled {
+  std::vector<JobId> jobs;
+  std::string reason;
+};
+
+using SessionEvent =
+    std::variant<SessionReady, CellStarted, StreamOutput, DisplayOutput, JobDone, JobsCancelled, SessionClosed>;
 
 // Output costs its bytes; consecutive writes of one cell to one stream
 // merge into one event (up to kMaxChunk), which is how output is coalesced.

@@ -99,6 +99,27 @@ TEST_CASE("cells of one session run one at a time, in order") {
   }
 }
 
+TEST_CASE("stopOnError cancels the cells queued behind a failing cell") {
+  ServerProcess server;
+  const std::string s = server.open_session();
+  Json a = server.send_request("cell/run", {{"session", s}, {"code", "import time\ntime.sleep(0.3)\n1/0"}, {"stopOnError", true}});
+  Json b = server.send_request("cell/run", {{"session", s}, {"code", "ran_b = True"}});
+  Json c = server.send_request("cell/run", {{"session", s}, {"code", "ran_c = True"}});
+  CHECK(server.wait_response(a)["result"]["error"]["type"] == "ZeroDivisionError");
+  Json rb = server.wait_response(b);
+  CHECK(rb["error"]["code"] == -32800);
+  CHECK(rb["error"]["message"].get<std::string>().find("an earlier cell of the session failed") != std::string::npos);
+  CHECK(server.wait_response(c)["error"]["code"] == -32800);
+  // Without the flag a failure cancels nothing, and the queue drained above
+  // leaves the session usable.
+  Json d = server.send_request("cell/run", {{"session", s}, {"code", "1/0"}});
+  Json e = server.send_request("cell/run", {{"session", s}, {"code", "'e ran'"}});
+  CHECK(server.wait_response(d)["result"]["error"]["type"] == "ZeroDivisionError");
+  CHECK(text_of(server.wait_response(e)["result"]["value"]) == "'e ran'");
+  CHECK(text_of(server.result("cell/run", {{"session", s}, {"code", "'ran_b' in globals() or 'ran_c' in globals()"}})["value"]) == "False");
+  CHECK_SCHEMA_VALID(server);
+}
+
 TEST_CASE("writes that bypass sys.stdout cannot corrupt the protocol") {
   ServerProcess server;
   const std::string s = server.open_session();
