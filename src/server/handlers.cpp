@@ -70,6 +70,13 @@ void Server::on_session_open(const Json& params, rpc::Reply reply) {
     return reply(Error{code, "session/open: " + opened.error().message});
   }
   Session& session = *opened->session;
+  if (opened->pooled) {
+    // Refill once the new session's first cells had the machine to
+    // themselves (an interpreter takes a core for a few ms to build).
+    uv_timer_start(
+        pool_timer_.get(), [](uv_timer_t* t) { static_cast<Server*>(t->data)->sessions_->refill_pool(); },
+        kPoolRefillDelay.count(), 0);
+  }
   if (session.state() == SessionState::kStarting) {
     opening_.emplace(session.serial, std::make_pair(std::move(reply), opened->pooled));  // answered on SessionReady
   } else {

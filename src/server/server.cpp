@@ -50,7 +50,7 @@ int Server::run(int in_fd, int out_fd) {
   wake_.get()->data = this;
   uv_async_init(&loop_, wake_.get(), [](uv_async_t* h) { from(reinterpret_cast<uv_handle_t*>(h))->on_wake(); });
   wake_.mark_initialized();
-  for (auto* timer : {&coalesce_timer_, &exit_timer_}) {
+  for (auto* timer : {&coalesce_timer_, &exit_timer_, &pool_timer_}) {
     uv_timer_init(&loop_, timer->get());
     timer->mark_initialized();
     timer->get()->data = this;
@@ -331,6 +331,7 @@ void Server::close_when_flushed() {
   wake_.close();
   coalesce_timer_.close();
   exit_timer_.close();
+  pool_timer_.close();
   sigterm_.close();
   sigint_.close();
 }

@@ -105,12 +105,15 @@ class Server final : public SessionListener, public rpc::Outgoing, public StdioT
   void finish();
   void close_when_flushed();
 
+  static constexpr std::chrono::milliseconds kPoolRefillDelay{20};
+
   const py::RuntimeInfo python_;
   const ServerOptions options_;
   uv_loop_t loop_{};
   UvHandle<uv_async_t> wake_;
   UvHandle<uv_timer_t> coalesce_timer_;
   UvHandle<uv_timer_t> exit_timer_;
+  UvHandle<uv_timer_t> pool_timer_;
   UvHandle<uv_signal_t> sigterm_;
   UvHandle<uv_signal_t> sigint_;
   std::unique_ptr<StdioTransport> transport_;

@@ -53,6 +53,8 @@ void SessionManager::configure_pool(std::size_t size, std::string prelude) {
   fill_pool();
 }
 
+void SessionManager::refill_pool() { fill_pool(); }
+
 void SessionManager::fill_pool() {
   // Interpreters that fail to start are dropped; stop refilling after a
   // few in a row rather than spin.
@@ -108,7 +110,6 @@ Result<SessionManager::Opened> SessionManager::open(const OpenOptions& options) 
   if (options.cwd) session->submit(ConfigureJob{options.cwd});
   Session* raw = session.get();
   open_.emplace(id, std::move(session));
-  fill_pool();
   return Opened{raw, pooled};
 }
 

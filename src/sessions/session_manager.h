@@ -47,6 +47,10 @@ class SessionManager {
 
   // Keeps `size` interpreters warm, each having run `prelude`.
   void configure_pool(std::size_t size, std::string prelude);
+  // Replaces the interpreters open() took from the pool. Not done by open()
+  // itself: creating an interpreter keeps a core busy for a few ms, which
+  // would slow the reply to the open and the session's first cells.
+  void refill_pool();
   std::size_t pool_size() const { return pool_target_; }
 
   struct Opened {
