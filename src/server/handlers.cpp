@@ -132,6 +132,7 @@ void Server::submit(Session& session, Job job, JobId id, rpc::Reply reply, bool 
   }
   job_by_request_[key] = id;
   submitted_ = true;
+  result_spin_.started();
   jobs_.emplace(id, PendingJob{std::move(reply), session.serial, is_cell, std::move(cell), std::move(key)});
 }
 

@@ -15,9 +15,6 @@ namespace {
 constexpr std::size_t kDrainBudget = 1u << 20;
 // After `exit`, how long closing sessions and flushing output may take.
 constexpr auto kFlushGrace = std::chrono::milliseconds(1000);
-// How long the loop waits for a just-submitted job's result before going
-// back to epoll (see on_frames_done).
-constexpr auto kResultSpin = std::chrono::microseconds(150);
 
 Server* from(uv_handle_t* h) { return static_cast<Server*>(h->data); }
 
@@ -143,8 +140,8 @@ void Server::on_frames_done() {
   // A quick cell's result usually follows within microseconds: wait for it
   // here for a moment rather than go back to epoll and be woken for it,
   // which costs a thread wake-up (~20 us on a VM).
-  if (!std::exchange(submitted_, false)) return;
-  if (spin_until([&] { return urgent_wake_.load(std::memory_order_acquire); }, kResultSpin)) on_wake();
+  if (!std::exchange(submitted_, false) || !result_spin_.worth_spinning()) return;
+  if (spin_until([&] { return urgent_wake_.load(std::memory_order_acquire); }, result_spin_.limit())) on_wake();
 }
 
 void Server::on_wake() {
@@ -259,6 +256,7 @@ void Server::on_session_ready(Session& session, const SessionReady& ready) {
 void Server::on_job_done(JobDone& done) {
   auto it = jobs_.find(done.job);
   if (it == jobs_.end()) return;
+  result_spin_.ended();
   PendingJob pending = std::move(it->second);
   jobs_.erase(it);
   job_by_request_.erase(pending.request_key);

@@ -24,6 +24,7 @@
 #include "python/runtime.h"
 #include "rpc/dispatcher.h"
 #include "sessions/session_manager.h"
+#include "support/spin.h"
 #include "support/uv_handle.h"
 #include "transport/stdio_transport.h"
 
@@ -125,6 +126,9 @@ class Server final : public SessionListener, public rpc::Outgoing, public StdioT
   bool accepting_wakes_ = true;
   std::atomic<bool> urgent_wake_{false};  // an urgent event is waiting (lock-free peek)
   bool submitted_ = false;                // a job was queued while handling the current read
+  // Waiting for a just-submitted job's result (on_frames_done): worth it
+  // while results come back within this limit.
+  SpinPolicy result_spin_{std::chrono::microseconds(150)};
   std::unordered_map<std::uint64_t, bool> dirty_;  // serial -> urgent
   bool coalescing_ = false;
 

@@ -63,14 +63,15 @@ std::vector<JobId> Session::cancel_queued(std::optional<JobId> job) {
   return removed;
 }
 
-void Session::spin_for_job() const {
+void Session::spin_for_job() {
   // Cells often arrive back to back (run all, or a client's next request
   // right after a result). Waiting on the condition variable costs a futex
-  // wake, about 20 us on a VM; a short spin first usually catches the job.
-  // Bounded, so an idle session costs no CPU.
+  // wake, about 20 us on a VM; while jobs keep coming that fast, a short
+  // spin first catches them.
+  if (!job_spin_.worth_spinning()) return;
   spin_until(
       [&] { return queued_.load(std::memory_order_acquire) > 0 || closing_requested_.load(std::memory_order_relaxed); },
-      kJobSpin);
+      job_spin_.limit());
 }
 
 bool Session::interrupt(JobId job) { return interrupts_.request(job); }
@@ -116,10 +117,12 @@ void Session::main() {
 
   for (;;) {
     Job job;
+    job_spin_.started();
     spin_for_job();
     {
       std::unique_lock lock(mutex_);
       wake_.wait(lock, [&] { return closing_ || !queue_.empty(); });
+      job_spin_.ended();
       if (queue_.empty()) break;  // closing, and nothing left
       job = std::move(queue_.front());
       queue_.pop_front();

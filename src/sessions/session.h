@@ -24,6 +24,7 @@
 #include "python/interrupt.h"
 #include "sessions/output_sink.h"
 #include "sessions/session_events.h"
+#include "support/spin.h"
 
 namespace subcell {
 
@@ -106,7 +107,7 @@ class Session {
 
  private:
   void main();
-  void spin_for_job() const;
+  void spin_for_job();
   void run_job(py::PythonSession& python, Job& job);
   void fail_queued(const std::string& message);
   void fill_cell_tags(ErrorInfo& error) const;
@@ -125,7 +126,7 @@ class Session {
   // Mirrors of queue_.size() and closing_ for the lock-free spin.
   std::atomic<int> queued_{0};
   std::atomic<bool> closing_requested_{false};
-  static constexpr std::chrono::microseconds kJobSpin{200};
+  SpinPolicy job_spin_{std::chrono::microseconds(200)};  // session thread only
   std::optional<JobId> running_cell_;
 
   std::atomic<SessionState> state_{SessionState::kStarting};
