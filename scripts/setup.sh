@@ -13,7 +13,9 @@ cd "$(dirname "$0")/.."
 
 packages=(build-essential cmake pkg-config libuv1-dev nlohmann-json3-dev)
 case "${SUBCELL_WITH:-}" in
-  *tests*) packages+=(catch2 libvalijson-dev neovim) ;;
+  # neovim: the plugin's tests; ipykernel and jupyter_client: the peer the
+  # benchmark's short mode runs against.
+  *tests*) packages+=(catch2 libvalijson-dev neovim python3-ipykernel python3-jupyter-client) ;;
 esac
 
 missing=()
