@@ -43,21 +43,35 @@ CPU_CELL = ("def _work(n):\n"
 MEM_CELL = "import json, re, collections"
 
 
-def stream_cell(lines: int) -> str:
-    return f"for i in range({lines}):\n    print('line', i)"
+LONG_LINE = 100  # bytes per line of the long-line streaming cell, newline included
+
+
+def stream_print(long_lines: bool) -> str:
+    return "print(_s)" if long_lines else "print('line', i)"
+
+
+def stream_cell(lines: int, long_lines: bool = False) -> str:
+    return f"_s = 'x' * {LONG_LINE - 1}\nfor i in range({lines}):\n    {stream_print(long_lines)}"
+
+
+def stream_bytes(lines: int, long_lines: bool = False) -> int:
+    if long_lines:
+        return lines * LONG_LINE
+    return sum(len(f"line {i}\n") for i in range(lines))
 
 
 NULL_SINK = "_types.SimpleNamespace(write=len, flush=lambda: None)"
 
 
-def stream_floor_cell(lines: int) -> str:
+def stream_floor_cell(lines: int, long_lines: bool = False) -> str:
     """The same prints into a sink whose write is the builtin len: the cost of
     the print() calls alone, with no output path (the cell's MB/s ceiling)."""
     return ("import contextlib as _cl, time as _time, types as _types\n"
+            f"_s = 'x' * {LONG_LINE - 1}\n"
             "_t0 = _time.perf_counter()\n"
             f"with _cl.redirect_stdout({NULL_SINK}):\n"
             f"    for i in range({lines}):\n"
-            "        print('line', i)\n"
+            f"        {stream_print(long_lines)}\n"
             "(_time.perf_counter() - _t0) * 1000")
 
 
@@ -445,13 +459,16 @@ class KernelBench:
             log(f"  N={n}: {median:.2f} cells/s")
         return out
 
-    def streaming(self):
+    def streaming_long(self):
+        return self.streaming(long_lines=True)
+
+    def streaming(self, long_lines=False):
         lines = self.cfg.stream_lines
-        log(f"kernel streaming ({lines} printed lines)")
+        log(f"kernel streaming ({lines} printed{' 100-byte' if long_lines else ''} lines)")
         k = self.kernel()
         k.wait_iopub_ready()
-        code = stream_cell(lines)
-        expected = sum(len(f"line {i}\n") for i in range(lines))
+        code = stream_cell(lines, long_lines)
+        expected = stream_bytes(lines, long_lines)
         times, mbps, messages, cpu, floor = [], [], [], [], []
         for rep in range(self.cfg.stream_reps + 1):
             counts = {"messages": 0, "bytes": 0}
@@ -477,12 +494,13 @@ class KernelBench:
             messages.append(counts["messages"])
             cpu.append((time.process_time() - c0) * 1e3)
             value = {}
-            msg_id = k.send_execute(stream_floor_cell(lines))
+            msg_id = k.send_execute(stream_floor_cell(lines, long_lines))
             k.until_idle(msg_id, lambda m: m["msg_type"] == "execute_result" and value.update(m["content"]["data"]))
             k.reply(msg_id)
             floor.append(float(value["text/plain"]))
         k.close()
-        return {"lines": lines, "textBytes": expected, "timeMs": stats(times), "mbPerS": stats(mbps),
+        return {"lines": lines, "lineBytes": LONG_LINE if long_lines else "short", "textBytes": expected,
+                "timeMs": stats(times), "mbPerS": stats(mbps),
                 "messages": stats(messages), "clientCpuMs": stats(cpu), "printToNullSinkMs": stats(floor)}
 
     def many(self):
@@ -948,6 +966,22 @@ def build_rows(r):
                     fmt(mb / pk["printToNullSinkMs"] * 1e3) if g(pk, "printToNullSinkMs") else "-")
         row("  client CPU, ms", spread(g(st, "clientCpuMs")), spread(g(kst, "clientCpuMs")))
 
+    # 6b. streaming long lines: where the output path, not print(), is the limit
+    sl, ksl = g(s, "streamingLong"), g(k, "streamingLong")
+    if sl or ksl:
+        mb = (g(sl, "textBytes") or g(ksl, "textBytes") or 0) / 1e6
+        section(f"6b. Streaming: a cell printing {g(sl, 'lines') or g(ksl, 'lines'):,} lines of 100 bytes ({mb:.2f} MB)",
+                ("streamingLong", "streamingLong"))
+        row("  time until all output is at the client, ms", spread(g(sl, "timeMs")), spread(g(ksl, "timeMs")),
+            ratio(g(ksl, "timeMs", "median"), g(sl, "timeMs", "median")))
+        lm = g(sl, "mbPerS", "median")
+        row("  MB/s", spread(g(sl, "mbPerS")), spread(g(ksl, "mbPerS")),
+            ratio(lm, g(ksl, "mbPerS", "median")) + " (subcell/kernel)", f">=50 MB/s: {check(lm is not None and lm >= 50)}")
+        row("  output messages", fmt(g(sl, "messages", "median"), digits=0),
+            fmt(g(ksl, "messages", "median"), digits=0))
+        row("  the same prints into a no-op sink (print() alone), ms", spread(g(sl, "printToNullSinkMs")),
+            spread(g(ksl, "printToNullSinkMs")))
+
     # 7. many sessions
     many, kmany = g(s, "manySessions"), g(k, "manySessions")
     if many or kmany:
@@ -1070,7 +1104,8 @@ def run_kernels(cfg, failed):
         steps = [("session_start", "sessionStart", kb.session_start), ("round_trip", "roundTrip", kb.round_trip),
                  ("round_trip", "roundTripOneCpu", kb.round_trip_one_cpu), ("reset", "restart", kb.restart),
                  ("memory", "memory", kb.memory), ("parallel", "parallel", kb.parallel),
-                 ("streaming", "streaming", kb.streaming), ("many_sessions", "manySessions", kb.many)]
+                 ("streaming", "streaming", kb.streaming), ("streaming", "streamingLong", kb.streaming_long),
+                 ("many_sessions", "manySessions", kb.many)]
         for section, key, fn in steps:
             if key == "roundTripOneCpu" and (os.cpu_count() or 1) < 2:
                 continue

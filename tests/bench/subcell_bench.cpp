@@ -497,11 +497,19 @@ const char* kCpuCell =
     "    return s\n"
     "_work(1_500_000)";
 
-std::string stream_cell(int lines) {
-  return "for i in range(" + std::to_string(lines) + "):\n    print('line', i)";
+// Two streaming cells: short lines ("line <i>"), where print() itself is
+// the bottleneck, and 100-byte lines, where the output path is.
+constexpr int kLongLine = 100;  // bytes per long line, newline included
+
+std::string stream_print(bool long_lines) { return long_lines ? "print(_s)" : "print('line', i)"; }
+
+std::string stream_cell(int lines, bool long_lines) {
+  return "_s = 'x' * " + std::to_string(kLongLine - 1) + "\nfor i in range(" + std::to_string(lines) + "):\n    " +
+         stream_print(long_lines);
 }
-// The bytes that cell prints ("line <i>\n" per line).
-std::uint64_t stream_bytes(int lines) {
+// The bytes that cell prints.
+std::uint64_t stream_bytes(int lines, bool long_lines) {
+  if (long_lines) return static_cast<std::uint64_t>(lines) * kLongLine;
   std::uint64_t total = 0;
   for (int i = 0; i < lines; ++i) total += 6 + std::to_string(i).size();
   return total;
@@ -510,12 +518,13 @@ std::uint64_t stream_bytes(int lines) {
 // The same printing into a sink whose write is the builtin len: what the
 // print() calls cost in the interpreter itself, with no output path at all
 // (the ceiling of this cell's MB/s).
-std::string stream_floor_cell(int lines) {
+std::string stream_floor_cell(int lines, bool long_lines) {
   return "import contextlib as _cl, time as _time, types as _types\n"
+         "_s = 'x' * " + std::to_string(kLongLine - 1) + "\n"
          "_t0 = _time.perf_counter()\n"
          "with _cl.redirect_stdout(_types.SimpleNamespace(write=len, flush=lambda: None)):\n"
          "    for i in range(" + std::to_string(lines) + "):\n"
-         "        print('line', i)\n"
+         "        " + stream_print(long_lines) + "\n"
          "(_time.perf_counter() - _t0) * 1000";
 }
 
@@ -800,13 +809,13 @@ Json bench_parallel(const Config& cfg) {
   return out;
 }
 
-Json bench_streaming(const Config& cfg) {
-  progress("streaming (" + std::to_string(cfg.stream_lines) + " printed lines)");
+Json bench_streaming(const Config& cfg, bool long_lines) {
+  progress("streaming (" + std::to_string(cfg.stream_lines) + (long_lines ? " 100-byte" : "") + " printed lines)");
   Server s(cfg.server, {}, cfg.stderr_path);
   s.initialize();
   s.result("session/open", Json{{"session", "st"}});
-  const std::string code = stream_cell(cfg.stream_lines);
-  const std::uint64_t expected = stream_bytes(cfg.stream_lines);
+  const std::string code = stream_cell(cfg.stream_lines, long_lines);
+  const std::uint64_t expected = stream_bytes(cfg.stream_lines, long_lines);
   std::uint64_t text_bytes = 0, messages = 0;
   s.on_notification = [&](const Json& m) {
     if (m["method"] == "cell/output") {
@@ -832,11 +841,12 @@ Json bench_streaming(const Config& cfg) {
     cell_ms.push_back(r["durationMs"].get<double>());
     wire.push_back(static_cast<double>(s.body_bytes_received - wire0));
     client_cpu_ms.push_back((self_cpu_s() - cpu0) * 1000.0);
-    Json floor = s.run("st", stream_floor_cell(cfg.stream_lines));
+    Json floor = s.run("st", stream_floor_cell(cfg.stream_lines, long_lines));
     floor_ms.push_back(std::stod(floor["value"]["text/plain"].get<std::string>()));
   }
   s.shutdown();
   return Json{{"lines", cfg.stream_lines},
+              {"lineBytes", long_lines ? Json(kLongLine) : Json("short")},
               {"textBytes", expected},
               {"timeMs", stats(secs)},
               {"mbPerS", stats(mbps)},
@@ -1012,7 +1022,10 @@ int main(int argc, char** argv) {
     }
     if (cfg.wants("memory")) timed("memory", [&] { return bench_memory(cfg); });
     if (cfg.wants("parallel")) timed("parallel", [&] { return bench_parallel(cfg); });
-    if (cfg.wants("streaming")) timed("streaming", [&] { return bench_streaming(cfg); });
+    if (cfg.wants("streaming")) {
+      timed("streaming", [&] { return bench_streaming(cfg, false); });
+      timed("streamingLong", [&] { return bench_streaming(cfg, true); });
+    }
     if (cfg.wants("many_sessions")) timed("manySessions", [&] { return bench_many_sessions(cfg); });
   } catch (const std::exception& e) {
     out["failure"] = e.what();
