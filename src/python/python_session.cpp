@@ -91,12 +91,14 @@ Status PythonSession::install(SessionIo& io) {
   reset_ = get_function(ns.get(), "reset");
   complete_ = get_function(ns.get(), "complete");
   prelude_ = get_function(ns.get(), "prelude");
+  warm_up_ = get_function(ns.get(), "warm_up");
   Ref display = get_function(ns.get(), "display");
   Ref block = get_function(ns.get(), "block_modules");
   Ref install_stdio = get_function(ns.get(), "install_stdio");
   Ref patch_threading = get_function(ns.get(), "patch_threading");
   Ref setup_site = get_function(ns.get(), "setup_site");
-  if (!run_ || !reset_ || !complete_ || !prelude_ || !display || !block || !install_stdio || !patch_threading ||
+  if (!run_ || !reset_ || !complete_ || !prelude_ || !warm_up_ || !display || !block || !install_stdio ||
+      !patch_threading ||
       !setup_site) {
     return failed("loading the runner");
   }
@@ -217,6 +219,11 @@ std::optional<ErrorInfo> PythonSession::prelude(std::string_view code) {
   return error_from_tuple(result.get());
 }
 
+void PythonSession::warm_up() {
+  Interpreter::Scope attached(*interp_);
+  if (!call(warm_up_, {})) PyErr_Clear();
+}
+
 void PythonSession::prepend_sys_path(const std::string& dir) {
   Interpreter::Scope attached(*interp_);
   PyObject* path = PySys_GetObject("path");  // borrowed
@@ -238,6 +245,7 @@ CloseOutcome PythonSession::close(std::chrono::milliseconds grace) {
   reset_.reset();
   complete_.reset();
   prelude_.reset();
+  warm_up_.reset();
   return interp_->end(interrupts_, grace);
 }
 

@@ -41,6 +41,8 @@ class PythonSession {
   CompleteOutcome complete(std::string_view code, std::optional<std::size_t> cursor);
   // Set-up code (the pool's prelude), run outside __main__.
   std::optional<ErrorInfo> prelude(std::string_view code);
+  // Pays ahead what a session's first multi-line cell would (warm pool).
+  void warm_up();
   void prepend_sys_path(const std::string& dir);
 
   // Ends the interpreter (see Interpreter::end). Nothing else may be called after.
@@ -55,7 +57,7 @@ class PythonSession {
 
   std::unique_ptr<Interpreter> interp_;
   InterruptTarget& interrupts_;
-  Ref run_, reset_, complete_, prelude_;  // the runner's functions
+  Ref run_, reset_, complete_, prelude_, warm_up_;  // the runner's functions
   int count_ = 0;
   bool closed_ = false;
 };

@@ -9,7 +9,6 @@
 # traceback. Every function catches BaseException itself.
 
 import sys
-import _ast
 import _subcell
 
 _RUNNER_FILE = "<subcell>"
@@ -23,7 +22,6 @@ _main = sys.modules["__main__"]
 _ns = _main.__dict__
 _compile, _exec, _eval, _repr, _str, _type = compile, exec, eval, repr, str, type
 _isinstance, _getattr, _len = isinstance, getattr, len
-_Expr, _Module, _Expression = _ast.Expr, _ast.Module, _ast.Expression
 _PLAIN = frozenset((int, float, complex, str, bytes, bool, list, tuple, dict, set,
                     frozenset, range, type(None), type))
 
@@ -86,14 +84,28 @@ def run(source, count):
     return value, error, keeps_source
 
 
+def _compile_cell(source, filename):
+    """(head, tail): the statements to exec, and the final expression to eval."""
+    if "\n" not in source.strip():
+        # One line: most likely an expression (`df.head()`, `1+1`), which
+        # compiles directly; a statement falls through to the AST below.
+        try:
+            return None, _compile(source, filename, "eval", _TOP_LEVEL_AWAIT)
+        except SyntaxError:
+            pass
+    import _ast  # builds ~120 node types: paid once, and only when needed
+    tree = _compile(source, filename, "exec", _ONLY_AST | _TOP_LEVEL_AWAIT)
+    body = tree.body
+    tail = None
+    if body and _type(body[-1]) is _ast.Expr:
+        tail = _compile(_ast.Expression(body.pop().value), filename, "eval", _TOP_LEVEL_AWAIT)
+    head = _compile(tree, filename, "exec", _TOP_LEVEL_AWAIT) if body or tail is None else None
+    return head, tail
+
+
 def _run_cell(source, filename, codes):
     try:
-        tree = _compile(source, filename, "exec", _ONLY_AST | _TOP_LEVEL_AWAIT)
-        body = tree.body
-        tail = None
-        if body and _type(body[-1]) is _Expr:
-            tail = _compile(_Expression(body.pop().value), filename, "eval", _TOP_LEVEL_AWAIT)
-        head = _compile(tree, filename, "exec", _TOP_LEVEL_AWAIT) if body or tail is None else None
+        head, tail = _compile_cell(source, filename)
         codes += (head, tail)
     except BaseException as e:
         return None, _error(e, filename)
@@ -411,6 +423,11 @@ def patch_threading():
         _slice_join(sys.modules["threading"].Thread)
     else:
         sys.meta_path.insert(0, _PatchThreadingOnImport())
+
+
+def warm_up():
+    """Pre-pays what the first multi-line cell would (pool interpreters)."""
+    import _ast  # noqa: F401
 
 
 def prelude(source):

@@ -112,6 +112,7 @@ void Session::main() {
   if (!options_.prelude.empty()) {
     if (auto error = py.prelude(options_.prelude)) log::warn("session prelude failed: " + error->traceback);
   }
+  if (options_.warm) py.warm_up();
   state_.store(SessionState::kIdle);
   sink_.post(SessionReady{});
 

@@ -56,6 +56,7 @@ enum class SessionState { kStarting, kIdle, kBusy, kClosing, kClosed };
 struct SessionOptions {
   std::size_t channel_bytes = 1u << 20;
   std::string prelude;  // run before the session reports ready
+  bool warm = false;    // pay first-cell costs ahead (pool interpreters)
   std::chrono::milliseconds close_grace{2000};
 };
 

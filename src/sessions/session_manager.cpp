@@ -68,6 +68,7 @@ void SessionManager::fill_pool() {
   while (pool_.size() < pool_target_) {
     SessionOptions o = options_;
     o.prelude = pool_prelude_;
+    o.warm = true;
     pool_.push_back(std::make_unique<Session>(listener_, std::move(o)));
   }
 }
