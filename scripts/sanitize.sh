@@ -16,9 +16,9 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-CC=clang CXX=clang++ cmake -S . -B build-sanitize -DCMAKE_BUILD_TYPE=Debug -DSUBCELL_SANITIZE=ON \
+CC=clang CXX=clang++ cmake -S . -B build-sanitize -DCMAKE_BUILD_TYPE=Debug -DSUBCELL_SANITIZE=ON -DSUBCELL_FUZZ=ON \
   ${SUBCELL_CMAKE_ARGS:-} >/dev/null
-cmake --build build-sanitize -j2 --target subcell unit_tests python_tests e2e_tests
+cmake --build build-sanitize -j2 --target subcell unit_tests python_tests e2e_tests fuzz_frames
 
 reports=$(mktemp -d)
 trap 'rm -rf "$reports"' EXIT
@@ -33,6 +33,17 @@ for t in unit_tests python_tests e2e_tests; do
   echo "sanitize: $t"
   "build-sanitize/tests/$t" || status=1
 done
+# The frame decoder and envelope parser against random bytes, for a while.
+echo "sanitize: fuzz_frames (${SUBCELL_FUZZ_SECONDS:-30} s)"
+if build-sanitize/tests/fuzz_frames -max_total_time="${SUBCELL_FUZZ_SECONDS:-30}" -rss_limit_mb=1024 \
+    -print_final_stats=1 >"$reports/fuzz.log" 2>&1; then
+  grep -E "^(Done|stat::number_of_executed_units)" "$reports/fuzz.log" || true
+else
+  echo "sanitize: the fuzzer found a failure:"
+  tail -60 "$reports/fuzz.log"
+  status=1
+fi
+
 # A warning for the deliberately huge allocation is expected; anything
 # else is a finding.
 findings=$(grep -L "WARNING: AddressSanitizer failed to allocate" "$reports"/report.* 2>/dev/null || true)
@@ -41,5 +52,5 @@ if [ -n "$findings" ]; then
   for f in $findings; do cat "$f"; done
   status=1
 fi
-if [ "$status" = 0 ]; then echo "sanitize: 3 suites passed, no sanitizer reports"; fi
+if [ "$status" = 0 ]; then echo "sanitize: 3 suites and the fuzzer passed, no sanitizer reports"; fi
 exit $status
