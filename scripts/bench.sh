@@ -14,6 +14,7 @@
 # whatever else runs (the output says how much other work there was).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/lib.sh
 build="${SUBCELL_BUILD_DIR:-build}"
 
 # The build needs what scripts/setup.sh installs with SUBCELL_WITH=tests
@@ -21,17 +22,7 @@ build="${SUBCELL_BUILD_DIR:-build}"
 # ipykernel and jupyter_client (no PyPI), which run on Debian's python3.
 packages=(build-essential cmake pkg-config libuv1-dev nlohmann-json3-dev catch2 libvalijson-dev
           python3-ipykernel python3-jupyter-client)
-missing=()
-for p in "${packages[@]}"; do
-  dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
-done
-if ((${#missing[@]})); then
-  echo "bench: installing ${missing[*]}"
-  sudo=""
-  [ "$(id -u)" = 0 ] || sudo="sudo"
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+install_missing "${packages[@]}"
 
 if [ ! -f "$build/CMakeCache.txt" ]; then
   # shellcheck disable=SC2086
