@@ -47,6 +47,18 @@ bool is_cell_marker(std::string_view line) {
   return t.substr(0, 2) == "%%";
 }
 
+bool has_code(std::string_view code) {
+  std::size_t pos = 0;
+  while (pos < code.size()) {
+    std::size_t end = code.find('\n', pos);
+    if (end == std::string_view::npos) end = code.size();
+    std::string_view line = trim(code.substr(pos, end - pos));
+    if (!line.empty() && line.front() != '#') return true;
+    pos = end + 1;
+  }
+  return false;
+}
+
 std::vector<SourceCell> parse_cells(std::string_view source) {
   std::vector<SourceCell> cells;
   SourceCell current;

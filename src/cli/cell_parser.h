@@ -28,4 +28,8 @@ std::vector<SourceCell> parse_cells(std::string_view source);
 // Whether `line` is a cell marker (`# %%`, `#%%`, leading spaces allowed).
 bool is_cell_marker(std::string_view line);
 
+// Whether `code` has anything to run: not only blank lines and comments
+// (a file's header comment before its first marker, say).
+bool has_code(std::string_view code);
+
 }  // namespace subcell

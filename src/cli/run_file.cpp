@@ -165,8 +165,8 @@ int run_file(const RunFileOptions& options) {
 
     int index = 0;
     for (const SourceCell& cell : cells) {
+      if (cell.markdown || (!cell.reset && !has_code(cell.code))) continue;
       ++index;
-      if (cell.markdown) continue;
       const std::string where = file + ":" + std::to_string(cell.marker_line > 0 ? cell.marker_line : cell.first_line);
       std::cout << style("2", "── cell " + std::to_string(index) + (cell.title.empty() ? "" : ": " + cell.title) +
                                   " (" + where + ") ──")

@@ -42,6 +42,13 @@ TEST_CASE("CRLF files keep their line numbers") {
   CHECK(cells[1].first_line == 5);
 }
 
+TEST_CASE("cells with only comments have no code to run") {
+  CHECK_FALSE(has_code("# a header\n\n  # more\n"));
+  CHECK_FALSE(has_code(""));
+  CHECK(has_code("# setup\nx = 1\n"));
+  CHECK(has_code("  print('#')"));
+}
+
 TEST_CASE("marker detection") {
   CHECK(is_cell_marker("# %%"));
   CHECK(is_cell_marker("  #%% title"));
