@@ -80,6 +80,8 @@ ServerProcess::ServerProcess(std::vector<std::string> args, bool initialize) : s
 }
 
 ServerProcess::~ServerProcess() {
+  // Every message of every test must have matched the schema.
+  CHECK_SCHEMA_VALID(*this);
   if (to_server_ >= 0) ::close(to_server_);
   if (running()) {
     // Give it a moment to notice the closed input, then insist.
