@@ -144,13 +144,6 @@ std::vector<SessionSummary> SessionManager::list() const {
   return out;
 }
 
-std::vector<Session*> SessionManager::sessions() const {
-  std::vector<Session*> out;
-  for (const auto& [id, s] : open_) out.push_back(s.get());
-  for (const auto& s : closing_) out.push_back(s.get());
-  return out;
-}
-
 std::vector<JobId> SessionManager::close(Session& session) {
   auto it = open_.find(session.id);
   if (it == open_.end() || it->second.get() != &session) return {};

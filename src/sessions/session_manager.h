@@ -64,7 +64,6 @@ class SessionManager {
   // Any live session (pooled, open or closing) by serial; null if gone.
   Session* by_serial(std::uint64_t serial) const;
   std::vector<SessionSummary> list() const;
-  std::vector<Session*> sessions() const;  // open and closing
 
   // Starts closing; returns the cancelled queued jobs. The session stays
   // (findable by serial, not by id) until reap().
