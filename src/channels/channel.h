@@ -142,7 +142,6 @@ class Channel {
     std::lock_guard lock(mutex_);
     return pending_;
   }
-  std::size_t capacity() const { return capacity_; }
 
  private:
   struct Entry {

@@ -51,7 +51,6 @@ class SessionManager {
   // itself: creating an interpreter keeps a core busy for a few ms, which
   // would slow the reply to the open and the session's first cells.
   void refill_pool();
-  std::size_t pool_size() const { return pool_target_; }
 
   struct Opened {
     Session* session;
