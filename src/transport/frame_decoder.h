@@ -53,7 +53,6 @@ class FrameDecoder {
   // is not lost. Returns how many leading bytes of `body` are really lost.
   std::size_t recover_from_bad_body(std::string_view body);
 
-
  private:
   enum class State { kHeader, kBody, kSkipBody };
 
