@@ -194,6 +194,25 @@ function M.truthy(v, what)
 end
 
 M.hrtime = uv.hrtime
+
+-- Watches the editor's responsiveness: a 20 ms timer that must keep firing.
+-- stop() returns the longest gap between its ticks (ms) and the tick count.
+function M.stall_watch()
+  local ticks, max_gap, last = 0, 0, uv.hrtime()
+  local timer = uv.new_timer()
+  timer:start(20, 20, vim.schedule_wrap(function()
+    local now = uv.hrtime()
+    max_gap = math.max(max_gap, (now - last) / 1e6)
+    last, ticks = now, ticks + 1
+  end))
+  return {
+    stop = function()
+      timer:stop()
+      timer:close()
+      return max_gap, ticks
+    end,
+  }
+end
 M.real_notify = real_notify
 
 return M
