@@ -195,6 +195,8 @@ Json encode(const CompleteOutcome& outcome) {
   return Json{{"matches", outcome.matches}, {"cursorStart", outcome.cursor_start}, {"cursorEnd", outcome.cursor_end}};
 }
 
+Json encode_opened(const std::string& session, bool pooled) { return Json{{"session", session}, {"pooled", pooled}}; }
+
 Json encode_close(const CloseOutcome& outcome, int cancelled_cells) {
   return Json{{"interpreter", outcome.ended ? "ended" : "parked"},
               {"cancelledCells", cancelled_cells},

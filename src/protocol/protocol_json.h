@@ -65,6 +65,7 @@ Result<CancelParams> decode_cancel(const Json& params);
 Json encode(const RunOutcome& outcome);
 Json encode(const ResetOutcome& outcome);
 Json encode(const CompleteOutcome& outcome);
+Json encode_opened(const std::string& session, bool pooled);
 Json encode_close(const CloseOutcome& outcome, int cancelled_cells);
 Json encode(const MimeBundle& bundle);
 Json encode(const ErrorInfo& error);

@@ -80,7 +80,7 @@ void Server::on_session_open(const Json& params, rpc::Reply reply) {
   if (session.state() == SessionState::kStarting) {
     opening_.emplace(session.serial, std::make_pair(std::move(reply), opened->pooled));  // answered on SessionReady
   } else {
-    reply(Json{{"session", session.id}, {"pooled", opened->pooled}});
+    reply(protocol::encode_opened(session.id, opened->pooled));
   }
 }
 

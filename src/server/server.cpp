@@ -250,7 +250,7 @@ void Server::on_session_ready(Session& session, const SessionReady& ready) {
     cancel_jobs(cancelled, "the session could not start");
     return;
   }
-  reply(rpc::Json{{"session", session.id}, {"pooled", pooled}});
+  reply(protocol::encode_opened(session.id, pooled));
 }
 
 void Server::on_job_done(JobDone& done) {
