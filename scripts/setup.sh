@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 . scripts/lib.sh
 
 packages=(build-essential cmake pkg-config libuv1-dev nlohmann-json3-dev)
-tests=OFF
+tests=AUTO
 case "${SUBCELL_WITH:-}" in
   *tests*)
     tests=ON

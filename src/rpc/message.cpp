@@ -98,8 +98,10 @@ std::variant<Message, BadMessage> parse_message(std::string_view body) {
   }
   Json params = nullptr;
   if (auto p = doc.find("params"); p != doc.end()) {
-    if (!p->is_object() && !p->is_array()) {
-      return BadMessage{kInvalidRequest, "Invalid request: \"params\" must be an object or an array",
+    // `"params": null` is what Emacs's jsonrpc.el (Eglot) sends for methods
+    // without params; like clangd, read it as absent.
+    if (!p->is_object() && !p->is_array() && !p->is_null()) {
+      return BadMessage{kInvalidRequest, "Invalid request: \"params\" must be an object, an array or null",
                         has_id ? id : Json()};
     }
     params = std::move(*p);

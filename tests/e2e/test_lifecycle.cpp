@@ -72,3 +72,16 @@ TEST_CASE("shutdown answers once a session stuck in a cell has been interrupted"
   server.send_notification("exit");
   CHECK(server.wait_exit() == 0);
 }
+
+TEST_CASE("shutdown and exit with \"params\": null (Eglot's jsonrpc.el) end the server with status 0") {
+  ServerProcess server;
+  const std::string s = server.open_session();
+  server.result("cell/run", {{"session", s}, {"code", "x = 1"}});
+  server.send_message({{"jsonrpc", "2.0"}, {"id", "shutdown-1"}, {"method", "shutdown"}, {"params", nullptr}});
+  Json r = server.wait_response("shutdown-1");
+  CHECK(r.contains("result"));
+  CHECK(r["result"].is_null());
+  server.send_message({{"jsonrpc", "2.0"}, {"method", "exit"}, {"params", nullptr}});
+  CHECK(server.wait_exit() == 0);
+  CHECK_SCHEMA_VALID(server);
+}

@@ -157,3 +157,18 @@ TEST_CASE("the id of a broken or cut-off request can still be read") {
   CHECK(sniff_request_id(R"({"id":{"nested":1}})").is_null());
   CHECK(sniff_request_id("garbage").is_null());
 }
+
+TEST_CASE("\"params\": null reads as no params, as Eglot's jsonrpc.el sends for shutdown and exit") {
+  Fixture f;
+  f.dispatcher.dispatch(R"({"jsonrpc":"2.0","id":1,"method":"initialize","params":null})");
+  CHECK(f.out.last()["result"]["ok"] == true);
+  f.dispatcher.dispatch(R"({"jsonrpc":"2.0","id":2,"method":"echo","params":null})");
+  CHECK(f.out.last()["error"]["message"] == "echo: params.text: missing (a string is required)");
+  f.dispatcher.dispatch(R"({"jsonrpc":"2.0","id":3,"method":"shutdown","params":null})");
+  CHECK(f.out.last()["id"] == 3);
+  CHECK(f.out.last()["result"].is_null());
+  f.dispatcher.dispatch(R"({"jsonrpc":"2.0","method":"exit","params":null})");
+  CHECK(f.notified == 100);
+  f.dispatcher.dispatch(R"({"jsonrpc":"2.0","id":4,"method":"echo","params":"text"})");
+  CHECK(error_code(f.out.last()) == kInvalidRequest);
+}
