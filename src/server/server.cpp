@@ -106,7 +106,7 @@ void Server::on_frame(Frame frame) {
       dispatcher_.reject({rpc::kInvalidRequest,
                           "Invalid request: a message of " + std::to_string(frame.declared) +
                               " bytes exceeds the limit of " + std::to_string(options_.max_message_bytes) +
-                              " bytes; it was skipped",
+                              " bytes; it is skipped",
                           rpc::sniff_request_id(frame.body)});
       return;
     case Frame::Kind::kTruncated:

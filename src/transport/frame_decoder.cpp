@@ -139,9 +139,16 @@ std::optional<Frame> FrameDecoder::next_header() {
   declared_ = header.length;
   want_ = header.length;
   if (header.length > max_body_) {
+    // Refused at once, whatever the number: a client that declares 2^63
+    // bytes and then sends its next message must not wait on this one. The
+    // reply carries what the body's start says of its id; the body is then
+    // skipped up to its declared end or to the next frame header in it,
+    // whichever comes first (a JSON body cannot hold a valid header).
     state_ = State::kSkipBody;
-    skipped_prefix_.clear();
-    return next_skip();
+    Frame f{Frame::Kind::kTooLarge};
+    f.declared = declared_;
+    f.body.assign(buffer_, 0, std::min({buffer_.size(), kTooLargePrefix, want_}));
+    return f;
   }
   state_ = State::kBody;
   return next_body();
@@ -162,26 +169,47 @@ std::optional<Frame> FrameDecoder::next_body() {
 }
 
 std::optional<Frame> FrameDecoder::next_skip() {
-  const std::size_t take = std::min(want_, buffer_.size());
-  if (skipped_prefix_.size() < kTooLargePrefix) {
-    skipped_prefix_.append(buffer_, 0, std::min(take, kTooLargePrefix - skipped_prefix_.size()));
+  const std::size_t limit = std::min(want_, buffer_.size());
+  std::size_t droppable = limit;  // leading bytes that are surely body
+  for (std::size_t from = 0;;) {
+    const std::size_t at = find_content_length_header(std::string_view(buffer_).substr(from, limit - from));
+    if (at == std::string_view::npos) break;
+    const std::size_t start = from + at;
+    const std::size_t end = buffer_.find(kTerminator, start);
+    if (end == std::string::npos) {
+      // Maybe a header still arriving: keep it until it is complete.
+      if (buffer_.size() - start <= max_header_) droppable = start;
+      break;
+    }
+    if (parse_header_block(std::string_view(buffer_).substr(start, end - start)).ok) {
+      buffer_.erase(0, start);  // resynchronised on the next frame
+      want_ = 0;
+      state_ = State::kHeader;
+      return next_header();
+    }
+    from = start + 1;
   }
-  buffer_.erase(0, take);
-  want_ -= take;
+  // A tail that could be the start of "Content-Length:" waits too.
+  if (droppable == buffer_.size() && droppable < want_) {
+    droppable = droppable > kContentLength.size() ? droppable - kContentLength.size() : 0;
+  }
+  buffer_.erase(0, droppable);
+  want_ -= droppable;
   if (want_ > 0) return std::nullopt;
-  Frame f{Frame::Kind::kTooLarge};
-  f.declared = declared_;
-  f.body = std::move(skipped_prefix_);
-  skipped_prefix_.clear();
   state_ = State::kHeader;
-  return f;
+  return next_header();
 }
 
 std::optional<Frame> FrameDecoder::finish() {
-  if (state_ == State::kBody || state_ == State::kSkipBody) {
+  if (state_ == State::kSkipBody) {  // already answered as too large
+    buffer_.clear();
+    state_ = State::kHeader;
+    return std::nullopt;
+  }
+  if (state_ == State::kBody) {
     Frame f{Frame::Kind::kTruncated};
     f.declared = declared_;
-    f.skipped = declared_ - want_ + (state_ == State::kBody ? buffer_.size() : 0);
+    f.skipped = buffer_.size();
     buffer_.clear();
     state_ = State::kHeader;
     return f;

@@ -2,9 +2,11 @@
 //
 // Pure and bounded: no I/O, no JSON. Feed it whatever read(2) returned;
 // pull complete bodies and framing errors with next(). Hostile input costs
-// at most max_header bytes of buffer (garbage) or nothing (an oversized body
-// is skipped as it streams past, keeping only a short prefix so the caller
-// can still find the request id to answer).
+// at most max_header bytes of buffer (garbage) or nothing: a Content-Length
+// over the limit is refused as soon as its header is read (with the body's
+// first bytes, so the caller can still find the request id to answer), and
+// the body is skipped as it streams past, up to its declared end or to the
+// next frame header, whichever comes first.
 #pragma once
 
 #include <cstddef>
@@ -18,11 +20,11 @@ struct Frame {
   enum class Kind {
     kBody,      // `body` holds a complete message body
     kGarbage,   // `skipped` bytes were not a frame (bad or missing header)
-    kTooLarge,  // a body of `declared` bytes exceeded the limit and was skipped
+    kTooLarge,  // a body of `declared` bytes exceeds the limit; it is being skipped
     kTruncated, // input ended `skipped` bytes into a frame (finish() only)
   };
   Kind kind = Kind::kBody;
-  std::string body;            // kBody: the body; kTooLarge: its first bytes
+  std::string body;            // kBody: the body; kTooLarge: its first bytes received so far
   std::size_t skipped = 0;     // kGarbage/kTruncated: bytes dropped
   std::size_t declared = 0;    // kTooLarge/kTruncated: the Content-Length
   std::string reason;          // kGarbage: what was wrong, for the error reply
@@ -66,7 +68,6 @@ class FrameDecoder {
   std::string buffer_;          // unconsumed input
   std::size_t want_ = 0;        // kBody/kSkipBody: body bytes still expected
   std::size_t declared_ = 0;    // the current frame's Content-Length
-  std::string skipped_prefix_;  // kSkipBody: the first bytes of the body
 };
 
 // Case-insensitive search for "content-length:" in `text`; npos if absent.

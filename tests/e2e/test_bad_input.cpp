@@ -104,6 +104,24 @@ TEST_CASE("a message over the size limit is skipped and answered with its id") {
   survivor.check_intact();
 }
 
+TEST_CASE("a Content-Length of 2^63-1 or 2^63 is refused at once and the next messages are served") {
+  ServerProcess server;
+  Survivor survivor(server);
+  for (const char* declared : {"9223372036854775807", "9223372036854775808"}) {
+    INFO(declared);
+    const std::string id = std::string("huge-") + declared;
+    server.send_raw(std::string("Content-Length: ") + declared + "\r\n\r\n" + R"({"jsonrpc":"2.0","id":")" + id +
+                    R"(","method":"cell/run","params":{"session":"survivor","code":"1")");
+    Json e = server.wait_response(id, 5s);
+    CHECK(e["error"]["code"] == -32600);
+    CHECK(e["error"]["message"].get<std::string>().find("exceeds the limit") != std::string::npos);
+    // Whatever follows is read as the client's next messages, not as body.
+    CHECK(server.call("session/list", Json::object(), 5s).contains("result"));
+  }
+  survivor.check_intact();
+  CHECK_SCHEMA_VALID(server);
+}
+
 TEST_CASE("well-formed JSON that is not a request is an InvalidRequest") {
   ServerProcess server;
   Survivor survivor(server);

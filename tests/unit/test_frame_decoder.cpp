@@ -110,21 +110,61 @@ TEST_CASE("binary garbage with no header at all is dropped in bounded chunks") {
   CHECK(frames.back().body == "after");
 }
 
-TEST_CASE("an oversized body is skipped without buffering it, keeping a prefix") {
+TEST_CASE("an oversized body is refused at once and skipped without buffering it") {
   FrameDecoder d(/*max_body=*/100);
   const std::string body = R"({"jsonrpc":"2.0","id":42,"method":"cell/run","params":{"code":")" + std::string(500, 'x') + "\"}}";
   const std::string wire = framed(body) + framed("next");
-  // Feed in small pieces: the decoder must not wait for the whole body.
+  // The header and the body's first bytes arrive in one read (as clients
+  // write whole frames): the refusal comes before the rest of the body.
+  d.append(wire.substr(0, 80));
+  auto refused = d.next();
+  REQUIRE(refused);
+  CHECK(refused->kind == Frame::Kind::kTooLarge);
+  CHECK(refused->declared == body.size());
+  CHECK(refused->body.rfind(R"({"jsonrpc":"2.0","id":42)", 0) == 0);
+  CHECK(refused->body.size() < 80);
+  // The rest, in small pieces: skipped as it streams past, then "next".
   std::vector<Frame> frames;
-  for (std::size_t i = 0; i < wire.size(); i += 37) {
+  for (std::size_t i = 80; i < wire.size(); i += 37) {
     d.append(wire.substr(i, 37));
     for (Frame& f : drain(d)) frames.push_back(std::move(f));
   }
+  REQUIRE(frames.size() == 1);
+  CHECK(frames[0].kind == Frame::Kind::kBody);
+  CHECK(frames[0].body == "next");
+}
+
+TEST_CASE("an absurd Content-Length (2^63-1, 2^63, 2^64-1) is refused at once and the next message is read") {
+  for (const char* declared : {"9223372036854775807", "9223372036854775808", "18446744073709551615"}) {
+    INFO(declared);
+    FrameDecoder d;
+    d.append(std::string("Content-Length: ") + declared + "\r\n\r\n" + R"({"jsonrpc":"2.0","id":7)");
+    auto refused = d.next();
+    REQUIRE(refused);
+    CHECK(refused->kind == Frame::Kind::kTooLarge);
+    CHECK(refused->body == R"({"jsonrpc":"2.0","id":7)");
+    CHECK_FALSE(d.next());
+    // The client goes on with its next message, split across reads.
+    const std::string next = framed(R"({"jsonrpc":"2.0","id":8,"method":"session/list"})");
+    d.append(next.substr(0, 9));
+    CHECK_FALSE(d.next());
+    d.append(next.substr(9));
+    auto frames = drain(d);
+    REQUIRE(frames.size() == 1);
+    CHECK(frames[0].kind == Frame::Kind::kBody);
+    CHECK(frames[0].body == R"({"jsonrpc":"2.0","id":8,"method":"session/list"})");
+  }
+}
+
+TEST_CASE("text that looks like a header inside a skipped JSON body does not cut it short") {
+  FrameDecoder d(/*max_body=*/64);
+  const std::string body = R"({"id":3,"params":{"code":"h = {'Content-Length: 12': 1}\n)" + std::string(200, 'y') + "\"}}";
+  d.append(framed(body) + framed("after"));
+  auto frames = drain(d);
   REQUIRE(frames.size() == 2);
   CHECK(frames[0].kind == Frame::Kind::kTooLarge);
-  CHECK(frames[0].declared == body.size());
-  CHECK(frames[0].body.rfind(R"({"jsonrpc":"2.0","id":42)", 0) == 0);
-  CHECK(frames[1].body == "next");
+  CHECK(frames[1].kind == Frame::Kind::kBody);
+  CHECK(frames[1].body == "after");
 }
 
 TEST_CASE("a huge declared Content-Length does not overflow or allocate") {
