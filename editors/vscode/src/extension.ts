@@ -23,7 +23,7 @@ export function activate(context: vscode.ExtensionContext): void {
   const version = String(context.extension.packageJSON.version ?? '');
   // The log channel exists before the server, which writes to it.
   let status: ServerStatus | undefined;
-  const log = (line: string) => status?.log.appendLine(line);
+  const log = (line: string) => status?.log(line);
   supervisor = new ServerSupervisor(settings.supervisorOptions(version, log));
   status = new ServerStatus(supervisor);
 
@@ -31,8 +31,9 @@ export function activate(context: vscode.ExtensionContext): void {
   const outputView = new OutputView(registry);
   const inline = new InlineOutput(registry, settings.shapingLimits);
   const diagnostics = new ErrorDiagnostics(registry);
-  const lenses = new CellLenses(registry);
-  const views = new DocumentViews(registry, inline, diagnostics, lenses, outputView);
+  const lenses = new CellLenses();
+  const cellContext = new CellContext((key) => registry.get(key)?.isBusy ?? false);
+  const views = new DocumentViews(registry, inline, diagnostics, cellContext, outputView);
   const kernels = new NotebookKernels(registry);
   const windows = new InteractiveWindows(kernels, context.extension.id);
 
@@ -44,11 +45,12 @@ export function activate(context: vscode.ExtensionContext): void {
     lenses,
     views,
     kernels,
-    new CellContext(),
+    cellContext,
     ...registerCommands({ registry, supervisor, outputView, windows, kernels, status }),
     vscode.workspace.onDidChangeConfiguration((event) => {
       if (!settings.affectsServer(event)) return;
       supervisor?.configure(settings.supervisorOptions(version, log));
+      if (!supervisor?.current) return; // the next start uses them
       void vscode.window.showInformationMessage('subcell: the new server settings apply when the server restarts.', 'Restart Server').then((choice) => {
         if (choice) void vscode.commands.executeCommand('subcell.restartServer');
       });

@@ -92,7 +92,7 @@ test('output streams into the run while it is still running', async (t) => {
   const { runs, done } = doc.run([cellToRun(byTitle('streaming output'))]);
   const run = await until(runs[0], (r) => r.output.text().includes('tick 0'));
   assert.equal(run.state, 'running');
-  assert.match(inlineSummary(run).text, /^⏵ \[1\] tick 0/);
+  assert.match(inlineSummary(run).text, /^▸ \[1\] tick 0/);
   await done;
   assert.equal(runs[0].output.text(), 'tick 0\ntick 1\ntick 2\n');
 });

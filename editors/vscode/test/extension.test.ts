@@ -15,6 +15,7 @@ const { fake, commands, contexts, diagnostics, window, workspace, controllers } 
 
 let extension: { activate(context: unknown): void; deactivate(): Promise<void> };
 let restore: () => void;
+const subscriptions: Array<{ dispose(): unknown }> = [];
 const demoPath = path.join(fixtures, 'demo.py');
 const demo = new FakeDocument(Uri.file(demoPath), fs.readFileSync(demoPath, 'utf8'));
 const editor = new FakeEditor(demo);
@@ -22,7 +23,7 @@ const editor = new FakeEditor(demo);
 before(() => {
   restore = installFake(fake);
   extension = require('../src/extension');
-  extension.activate({ subscriptions: [], extension: { id: 'subcell.subcell', packageJSON: manifest } });
+  extension.activate({ subscriptions, extension: { id: 'subcell.subcell', packageJSON: manifest } });
 });
 
 after(async () => {
@@ -44,7 +45,12 @@ test('every contributed command is registered, and only those', () => {
 
 test('keybindings and menus name real commands; Shift+Enter only in files with cells', () => {
   const known = new Set(manifest.contributes.commands.map((c: { command: string }) => c.command));
-  for (const binding of manifest.contributes.keybindings) assert.ok(known.has(binding.command), binding.command);
+  // VS Code's own "Execute Cell" is bound to Super+Enter on Linux and loses Ctrl+Enter to
+  // "Insert Line Below" in a cell's editor: the one binding for a command of VS Code's.
+  const ctrlEnter = manifest.contributes.keybindings.filter((k: { command: string }) => k.command === 'notebook.cell.execute');
+  assert.deepEqual(ctrlEnter.map((k: { key: string }) => k.key), ['ctrl+enter']);
+  assert.match(ctrlEnter[0].when, /notebookKernel =~ \/\^subcell\\.subcell\\\//);
+  for (const binding of manifest.contributes.keybindings) assert.ok(known.has(binding.command) || binding === ctrlEnter[0], binding.command);
   for (const items of Object.values(manifest.contributes.menus) as Array<Array<{ command: string }>>) {
     for (const item of items) assert.ok(known.has(item.command), item.command);
   }
@@ -103,6 +109,21 @@ test('Run Cell and Advance runs the cell under the cursor and moves to the next 
   await commands.get('subcell.runCellAndAdvance')!();
   assert.equal(editor.selection.active.line, 14, 'the cursor is on the next cell\'s first code line');
   assert.match(editor.inlineTexts().get(11)!, /^✓ \[\d+\] → 42$/);
+});
+
+test('the lenses do not change while a cell runs; the busy context key does, at once', async () => {
+  openEditor();
+  const titles = () => fakeVscode.codeLensProviders[0].provideCodeLenses(demo).map((l) => l.command!.title);
+  const before = titles();
+  assert.ok(!before.some((t) => t.includes('Interrupt')));
+  editor.selection = new (fake.Selection)(11, 0, 11, 0);
+  const running = commands.get('subcell.runCell')!();
+  assert.equal(contexts.get('subcell.busy'), true, 'busy as soon as the cell is queued');
+  assert.deepEqual(titles(), before);
+  await running;
+  assert.equal(contexts.get('subcell.busy'), false, 'idle once it finished');
+  const interrupt = manifest.contributes.menus['editor/title'].find((m: { command: string }) => m.command === 'subcell.interrupt');
+  assert.match(interrupt.when, /subcell\.busy/);
 });
 
 test('a flood of lines and a 100,000-character line: few redraws, short inline text', async () => {
@@ -166,6 +187,27 @@ test('a notebook cell stuck in `while True: pass` stops on interrupt', async () 
   assert.equal(JSON.parse(outputText(loop.outputs[0])).name, 'KeyboardInterrupt');
 });
 
+test('in Restricted Mode nothing runs, and the user is told why', async () => {
+  openEditor();
+  workspace.isTrusted = false;
+  try {
+    const count = fakeVscode.messages.length;
+    editor.selection = new (fake.Selection)(11, 0, 11, 0);
+    const before = editor.inlineTexts().get(11);
+    await commands.get('subcell.runCell')!();
+    assert.equal(editor.inlineTexts().get(11), before, 'the cell did not run');
+    assert.match(fakeVscode.messages.slice(count).join('\n'), /runs no code in Restricted Mode/);
+    const notebook = workspace.notebookDocuments.find((n) => n.uri.path === '/tmp/analysis.ipynb')!;
+    const cell = notebook.add('1 + 1');
+    await controllers.get('subcell-notebook')!.executeHandler([cell], notebook, controllers.get('subcell-notebook'));
+    assert.equal(cell.outputs.length, 0);
+    assert.equal(cell.executionOrder, undefined);
+  } finally {
+    workspace.isTrusted = true;
+  }
+  assert.deepEqual(manifest.capabilities.untrustedWorkspaces.supported, 'limited');
+});
+
 test('Run in Interactive Window opens the window with the subcell controller and runs the cell there', async () => {
   openEditor();
   editor.selection = new (fake.Selection)(11, 0, 11, 0);
@@ -180,14 +222,52 @@ test('Run in Interactive Window opens the window with the subcell controller and
   assert.ok(cell.executionOrder! > 3);
 });
 
+test('a notebook cell whose server dies shows one sentence, not the extension\'s JavaScript stack', async () => {
+  const controller = controllers.get('subcell-notebook')!;
+  const notebook = workspace.notebookDocuments.find((n) => n.uri.path === '/tmp/analysis.ipynb')!;
+  const sleeper = notebook.add('import time\nprint("waiting", flush=True)\ntime.sleep(60)');
+  const printed = new Promise<void>((resolve) => (sleeper.onEvent = (e) => e.startsWith('output:') && resolve()));
+  const running = controller.executeHandler([sleeper], notebook, controller);
+  await printed;
+  const started = [...fakeVscode.log].reverse().find((l) => l.startsWith('started subcell'))!;
+  process.kill(Number(/pid (\d+)/.exec(started)![1]), 'SIGKILL');
+  await running;
+  assert.equal(sleeper.success, false);
+  const error = JSON.parse(outputText(sleeper.outputs[sleeper.outputs.length - 1]));
+  assert.equal(error.stack, '');
+  assert.equal(error.name, '');
+  assert.match(error.message, /^The subcell server stopped before this cell finished/);
+  assert.doesNotMatch(JSON.stringify(error), /\bat \w+|\.js:\d+/);
+});
+
 test('closing the document clears its marks', async () => {
   fakeVscode.events.closeDocument.fire(demo);
   assert.equal(diagnostics.has(demo.uri.toString()), false);
 });
 
-test('deactivate shuts the server down', async () => {
-  const started = fakeVscode.log.find((l) => l.startsWith('started subcell'))!;
+test('deactivate shuts the server down, after VS Code closed the log channel, without writing to it', async () => {
+  // A session is open: the server's exit reports it lost, which must not reach the closed channel.
+  const open = new FakeDocument(Uri.file('/tmp/open.py'), '# %%\nx = 1\n');
+  workspace.textDocuments.push(open);
+  await commands.get('subcell.runAll')!(open.uri);
+  const started = [...fakeVscode.log].reverse().find((l) => l.startsWith('started subcell'))!;
   const pid = Number(/pid (\d+)/.exec(started)![1]);
-  await extension.deactivate();
+  const count = fakeVscode.messages.length;
+  // VS Code's order: deactivate() is called, the subscriptions (the channel among them)
+  // are disposed at once, and only then does the promise settle.
+  const unhandled: unknown[] = [];
+  const onUnhandled = (reason: unknown) => unhandled.push(reason);
+  process.on('unhandledRejection', onUnhandled);
+  process.on('uncaughtException', onUnhandled);
+  try {
+    const deactivating = extension.deactivate();
+    for (const s of subscriptions) s.dispose();
+    await deactivating;
+  } finally {
+    process.off('unhandledRejection', onUnhandled);
+    process.off('uncaughtException', onUnhandled);
+  }
   assert.throws(() => process.kill(pid, 0), /ESRCH/);
+  assert.deepEqual(unhandled, []);
+  assert.deepEqual(fakeVscode.messages.slice(count), [], 'no "server was stopped" warning while VS Code closes');
 });

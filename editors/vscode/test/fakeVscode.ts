@@ -287,7 +287,18 @@ export function createFake(settings: Record<string, unknown>) {
     activeTextEditor: undefined as FakeEditor | undefined,
     visibleTextEditors: [] as FakeEditor[],
     activeNotebookEditor: undefined,
-    createOutputChannel: () => ({ appendLine: (line: string) => void log.push(line), show: () => undefined, dispose: () => undefined }),
+    createOutputChannel: () => {
+      // As VS Code's: writing to a disposed channel throws.
+      let disposed = false;
+      const check = () => {
+        if (disposed) throw new Error('Channel has been closed');
+      };
+      return {
+        appendLine: (line: string) => (check(), void log.push(line)),
+        show: () => check(),
+        dispose: () => void (disposed = true),
+      };
+    },
     createTextEditorDecorationType: () => ({ key: `decoration-${++decorationTypes}`, dispose: () => undefined }),
     showInformationMessage: async (m: string) => void messages.push(m),
     showWarningMessage: async (m: string) => void messages.push(m),
@@ -299,6 +310,7 @@ export function createFake(settings: Record<string, unknown>) {
   };
 
   const workspace = {
+    isTrusted: true,
     textDocuments: [] as FakeDocument[],
     notebookDocuments: [] as FakeNotebook[],
     getConfiguration: () => ({ get: (key: string, fallback?: unknown) => (key in settings ? settings[key] : fallback) }),
@@ -356,6 +368,7 @@ export function createFake(settings: Record<string, unknown>) {
     NotebookControllerAffinity: { Default: 1, Preferred: 2 },
     window,
     workspace,
+    env: { remoteName: undefined as string | undefined },
     languages: {
       createDiagnosticCollection: () => ({
         set: (uri: Uri, list: Diagnostic[]) => diagnostics.set(uri.toString(), list),

@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { bundleItems } from '../src/core/mime';
-import { applyOps, NotebookOutputPlan } from '../src/core/notebookOutputs';
+import { applyOps, NotebookOutputPlan, problemOutput } from '../src/core/notebookOutputs';
 import { supervisor } from './helpers';
 
 test('stream writes share an output until another stream or a display comes', () => {
@@ -92,4 +92,16 @@ test('with the real server: output shows before the result, then the rich value 
   ]);
   const value = ops.find((op) => op.kind === 'add-display' && op.result);
   assert.ok(value && value.kind === 'add-display' && value.data['text/html'] === '<b>2.50 €</b>');
+});
+
+test('a cell that got no result shows one sentence: no name, no stack', () => {
+  const gone = problemOutput({ kind: 'server-gone', message: 'the subcell server exited before it answered' });
+  assert.deepEqual(gone, {
+    name: '',
+    message: 'The subcell server stopped before this cell finished: the session and its variables are gone. Run the cell again to start a fresh session.',
+    stack: '',
+  });
+  const spawn = problemOutput({ kind: 'spawn-failed', message: 'cannot start subcell: spawn subcell ENOENT\nstderr line' });
+  assert.equal(spawn.message, 'The subcell server did not start: cannot start subcell: spawn subcell ENOENT');
+  assert.equal(spawn.stack, '');
 });

@@ -19,3 +19,17 @@ export function describeLoss(loss: ServerLoss): string | undefined {
   const next = loss.restarting ? ' It was restarted.' : loss.exit.expected ? '' : ' It starts again on the next run.';
   return `${how}.${lost}${next}`;
 }
+
+/**
+ * The error shown when the server cannot start: why, and where the setting
+ * goes. `remoteName` is set when this window's extensions run on another
+ * machine (Remote-SSH, WSL, a container, code-server): the path must exist
+ * there, and that machine's Remote settings take precedence over User settings.
+ */
+export function describeStartFailure(message: string, remoteName?: string): string {
+  const why = message.split('\n')[0].replace(/\.$/, '');
+  const where = remoteName
+    ? `; the path is looked up on the machine that runs this window's extensions (${remoteName}), and its Remote settings, when they set it, win over User settings`
+    : '';
+  return `subcell: ${why}. Set "subcell.serverPath" to the subcell binary in your User settings${where}.`;
+}

@@ -8,6 +8,7 @@
 // appends, a replace only when a line it already drew was rewritten.
 
 import { MimeBundle, PythonError, RunResult } from './protocol';
+import { Failure } from './result';
 import { RunSink } from './serverSupervisor';
 import { TerminalText } from './terminalText';
 
@@ -29,6 +30,27 @@ export interface NotebookOutputOptions {
 }
 
 const defaultMaxStreamChars = 1024 * 1024;
+
+/** The error output of a cell that got no result: the shape of a notebook error item. */
+export interface ProblemOutput {
+  name: string;
+  message: string;
+  stack: string;
+}
+
+/**
+ * What a notebook cell shows when the server died under it or never started:
+ * one plain sentence. Not an `Error` object: its stack would be the
+ * extension's own JavaScript frames, which the notebook's error renderer
+ * prints under the message. With no name and no stack it prints the message
+ * alone.
+ */
+export function problemOutput(problem: Failure | undefined): ProblemOutput {
+  let message = 'The subcell server stopped before this cell finished: the session and its variables are gone. Run the cell again to start a fresh session.';
+  if (problem?.kind === 'spawn-failed') message = `The subcell server did not start: ${problem.message.split('\n')[0]}`;
+  else if (problem && problem.kind !== 'server-gone') message = problem.message;
+  return { name: '', message, stack: '' };
+}
 
 export class NotebookOutputPlan implements RunSink {
   private readonly outputs: PlannedOutput[] = [];

@@ -20,6 +20,13 @@ export const defaultLimits: ShapingLimits = { inlineChars: 120, previewLines: 30
 
 export type Tone = 'pending' | 'success' | 'error' | 'muted';
 
+/**
+ * The marks that start an inline summary. Each is in DejaVu Sans Mono, the
+ * monospace font most Linux desktops fall back to; a mark no installed font
+ * has is drawn as an empty box (U+23F5, once the running mark, was one).
+ */
+export const marks = { running: '▸', succeeded: '✓', failed: '✗', cancelled: '⊘', lost: '⚠', value: '→', queued: '…' } as const;
+
 export interface InlineView {
   text: string;
   tone: Tone;
@@ -82,28 +89,30 @@ export function inlineSummary(run: CellRun, limits: ShapingLimits = defaultLimit
   const count = countLabel(run);
   switch (run.state) {
     case 'queued':
-      return { text: '… queued', tone: 'pending' };
-    case 'running':
-      return { text: last ? compose(`⏵ ${count} `, oneLine(last), moreLines(run), max) : `⏵ ${count} running…`, tone: 'pending' };
+      return { text: `${marks.queued} queued`, tone: 'pending' };
+    case 'running': {
+      const head = `${marks.running} ${count} `;
+      return { text: last ? compose(head, oneLine(last), moreLines(run), max) : `${head}running…`, tone: 'pending' };
+    }
     case 'failed':
-      return { text: compose(`✗ ${count} `, errorSummary(run.error!), '', max), tone: 'error' };
+      return { text: compose(`${marks.failed} ${count} `, errorSummary(run.error!), '', max), tone: 'error' };
     case 'cancelled':
-      return { text: compose('⊘ ', run.problem?.message ?? 'cancelled', '', max), tone: 'muted' };
+      return { text: compose(`${marks.cancelled} `, run.problem?.message ?? 'cancelled', '', max), tone: 'muted' };
     case 'lost':
-      return { text: compose('⚠ ', run.problem?.message ?? 'lost', '', max), tone: 'error' };
+      return { text: compose(`${marks.lost} `, run.problem?.message ?? 'lost', '', max), tone: 'error' };
     case 'succeeded': {
       const value = plainValue(run.value);
       if (value !== undefined) {
         // Output and value share the line; the value gets at least half of it.
         const valueText = clip(oneLine(value), Math.max(20, Math.floor(max / 2)));
-        const head = `✓ ${count} `;
-        if (!last) return { text: compose(`${head}→ `, oneLine(value), '', max), tone: 'success' };
+        const head = `${marks.succeeded} ${count} `;
+        if (!last) return { text: compose(`${head}${marks.value} `, oneLine(value), '', max), tone: 'success' };
         const room = max - head.length - valueText.length - 4;
         const output = room >= 12 ? compose('', oneLine(last), moreLines(run), room) + '  ' : '';
-        return { text: `${head}${output}→ ${valueText}`, tone: 'success' };
+        return { text: `${head}${output}${marks.value} ${valueText}`, tone: 'success' };
       }
-      if (last) return { text: compose(`✓ ${count} `, oneLine(last), moreLines(run), max), tone: 'success' };
-      return { text: `✓ ${count} ${formatDuration(run.durationMs)}`, tone: 'muted' };
+      if (last) return { text: compose(`${marks.succeeded} ${count} `, oneLine(last), moreLines(run), max), tone: 'success' };
+      return { text: `${marks.succeeded} ${count} ${formatDuration(run.durationMs)}`, tone: 'muted' };
     }
   }
 }

@@ -12,6 +12,7 @@ import { InteractiveWindows } from './interactiveWindow';
 import { NotebookKernels } from './notebookKernels';
 import { OutputView } from './outputView';
 import { ServerStatus } from './serverStatus';
+import { mayRunCode } from './workspaceTrust';
 
 export interface CommandDeps {
   registry: SessionRegistry;
@@ -30,10 +31,12 @@ interface Target {
   cell?: Cell;
 }
 
-// CodeLens passes (uri, line); a keybinding passes nothing: use the cursor.
-function target(uri?: unknown, line?: unknown): Target | undefined {
+// CodeLens and the editor title bar pass (uri, line?), a hover link the
+// URI as a string; a keybinding passes nothing: use the cursor.
+function target(arg?: unknown, line?: unknown): Target | undefined {
   let editor = vscode.window.activeTextEditor;
   let document = editor?.document;
+  const uri = typeof arg === 'string' ? vscode.Uri.parse(arg) : arg;
   if (uri instanceof vscode.Uri) {
     document = vscode.workspace.textDocuments.find((d) => d.uri.toString() === uri.toString());
     editor = vscode.window.visibleTextEditors.find((e) => e.document === document);
@@ -50,7 +53,7 @@ function sessionOf(document: vscode.TextDocument, registry: SessionRegistry): Do
 
 /** Queues the cells; resolves when they have all finished. */
 function run(deps: CommandDeps, document: vscode.TextDocument, cells: CellToRun[]): Promise<void> {
-  if (cells.length === 0) return Promise.resolve();
+  if (cells.length === 0 || !mayRunCode()) return Promise.resolve();
   return sessionOf(document, deps.registry).run(cells).done;
 }
 
@@ -160,11 +163,11 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
     'subcell.runCellInInteractiveWindow': (uri, line) => {
       const t = target(uri, line);
       const cell = t && runnableCell(t);
-      return t && cell ? deps.windows.send(t.document, [cell]) : undefined;
+      return t && cell && mayRunCode() ? deps.windows.send(t.document, [cell]) : undefined;
     },
     'subcell.runFileInInteractiveWindow': (uri) => {
       const t = target(uri);
-      return t ? deps.windows.send(t.document, runnable(t.cells)) : undefined;
+      return t && mayRunCode() ? deps.windows.send(t.document, runnable(t.cells)) : undefined;
     },
     'subcell.resetNotebook': (arg) => {
       const notebook = notebookOf(arg);

@@ -1,14 +1,15 @@
 // Keeps what a `# %%` document shows in step with its runs and its text:
-// inline output, error diagnostics, lenses and output views are redrawn a
-// few times a second while cells stream, at once when a cell finishes; run
-// regions follow edits; closing the document closes its session.
+// inline output, error diagnostics and output views are redrawn a few times
+// a second while cells stream, at once when a cell finishes; the busy
+// context key follows at once; run regions follow edits; closing the
+// document closes its session.
 
 import * as vscode from 'vscode';
 import { CellRun } from '../core/cellRun';
 import { lineEditOf } from '../core/runHistory';
 import { SessionRegistry } from '../core/sessionRegistry';
 import { KeyedThrottle } from '../core/throttle';
-import { CellLenses } from './cellLenses';
+import { CellContext } from './cellContext';
 import { ErrorDiagnostics } from './errorDiagnostics';
 import { InlineOutput } from './inlineOutput';
 import { OutputView } from './outputView';
@@ -24,7 +25,7 @@ export class DocumentViews implements vscode.Disposable {
     private readonly registry: SessionRegistry,
     private readonly inline: InlineOutput,
     private readonly diagnostics: ErrorDiagnostics,
-    private readonly lenses: CellLenses,
+    private readonly context: CellContext,
     private readonly outputView: OutputView,
   ) {
     registry.onRunChange((key, run) => this.runChanged(key, run));
@@ -53,7 +54,7 @@ export class DocumentViews implements vscode.Disposable {
     const busy = this.registry.get(key)?.isBusy ?? false;
     if (this.busy.get(key) !== busy) {
       this.busy.set(key, busy);
-      this.lenses.refresh();
+      this.context.update();
     }
   }
 

@@ -79,12 +79,13 @@ export function commandLink(label: string, command: string, args: unknown[]): st
 function hover(key: string, run: CellRun, limits: ShapingLimits): vscode.MarkdownString {
   const shown = preview(run, limits);
   const md = new vscode.MarkdownString();
-  md.isTrusted = { enabledCommands: ['subcell.showRunOutput'] };
+  md.isTrusted = { enabledCommands: ['subcell.showRunOutput', 'subcell.interrupt'] };
   const label = run.executionCount !== undefined ? `In [${run.executionCount}]` : 'not run';
   md.appendMarkdown(`**subcell** · ${label} · ${run.state}\n\n`);
   if (shown.hiddenLines > 0) md.appendMarkdown(`*${shown.hiddenLines.toLocaleString('en-US')} earlier lines not shown*\n\n`);
   if (shown.lines.length) md.appendCodeblock(shown.lines.join('\n'), 'text');
-  const link = commandLink(run.error ? 'Show traceback' : 'Show full output', 'subcell.showRunOutput', [key, run.id]);
-  md.appendMarkdown(`\n\n${link}`);
+  const links = [commandLink(run.error ? 'Show traceback' : 'Show full output', 'subcell.showRunOutput', [key, run.id])];
+  if (run.isActive) links.unshift(commandLink('Interrupt', 'subcell.interrupt', [key]));
+  md.appendMarkdown(`\n\n${links.join(' · ')}`);
   return md;
 }

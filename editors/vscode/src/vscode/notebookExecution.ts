@@ -8,7 +8,7 @@ import * as vscode from 'vscode';
 import { CellRun, CodeRegion } from '../core/cellRun';
 import { DocumentSession } from '../core/documentSession';
 import { bundleItems } from '../core/mime';
-import { NotebookOp, NotebookOutputPlan } from '../core/notebookOutputs';
+import { NotebookOp, NotebookOutputPlan, problemOutput } from '../core/notebookOutputs';
 import { PythonError } from '../core/protocol';
 import { Throttle } from '../core/throttle';
 
@@ -98,7 +98,7 @@ class CellExecutionView {
     }
     this.flush();
     if (run.state === 'lost') {
-      const lost = new vscode.NotebookCellOutput([vscode.NotebookCellOutputItem.error(new Error(run.problem?.message ?? 'the session was lost'))]);
+      const lost = new vscode.NotebookCellOutput([vscode.NotebookCellOutputItem.error(problemOutput(run.problem))], { outputType: 'error' });
       this.enqueue(() => this.execution.appendOutput(lost));
     }
     const success = run.state === 'succeeded' ? true : run.state === 'cancelled' && !wasStarted ? undefined : false;

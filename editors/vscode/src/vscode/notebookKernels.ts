@@ -14,6 +14,7 @@ import { SessionRegistry } from '../core/sessionRegistry';
 import { rewriteTraceback } from '../core/traceback';
 import { identityOf } from './documentIdentity';
 import { runNotebookCells } from './notebookExecution';
+import { mayRunCode } from './workspaceTrust';
 
 export const jupyterControllerId = 'subcell-notebook';
 export const interactiveControllerId = 'subcell-interactive';
@@ -77,7 +78,9 @@ export class NotebookKernels implements vscode.Disposable {
   }
 
   private create(id: string, notebookType: string): vscode.NotebookController {
-    const controller = vscode.notebooks.createNotebookController(id, notebookType, 'subcell', (cells, notebook) => this.run(notebook, cells));
+    const controller = vscode.notebooks.createNotebookController(id, notebookType, 'subcell', (cells, notebook) =>
+      mayRunCode() ? this.run(notebook, cells) : undefined,
+    );
     controller.supportedLanguages = ['python'];
     controller.supportsExecutionOrder = true;
     controller.description = 'Python in a subcell session';
