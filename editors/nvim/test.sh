@@ -3,6 +3,8 @@
 #   SUBCELL_BINARY  the server (default: this repository's build/src/subcell)
 #   SUBCELL_ONLY    run only tests whose name contains this text
 #   ./test.sh [spec...]   e.g. ./test.sh tests/run_spec.lua
+# Each tests/*_spec.lua runs in its own headless Neovim; each tests/*_spec.sh
+# is a script (tmux screen checks) that prints the same RESULT line.
 set -u
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 export SUBCELL_BINARY="${SUBCELL_BINARY:-$(cd "$(dirname "$0")/../.." && pwd)/build/src/subcell}"
@@ -23,15 +25,19 @@ for d in config data state cache runtime; do mkdir -p "$env_dir/$d"; done
 export XDG_CONFIG_HOME="$env_dir/config" XDG_DATA_HOME="$env_dir/data" \
   XDG_STATE_HOME="$env_dir/state" XDG_CACHE_HOME="$env_dir/cache" XDG_RUNTIME_DIR="$env_dir/runtime"
 
-if [ "$#" -gt 0 ]; then specs=("$@"); else specs=("$here"/tests/*_spec.lua); fi
+if [ "$#" -gt 0 ]; then specs=("$@"); else specs=("$here"/tests/*_spec.lua "$here"/tests/*_spec.sh); fi
 
 echo "nvim: $(nvim --version | head -n1); server: $SUBCELL_BINARY"
 passed=0 failed=0
 for spec in "${specs[@]}"; do
   echo "== $(basename "$spec")"
   log="$env_dir/$(basename "$spec").log"
-  SUBCELL_SPEC="$spec" timeout 300 nvim --headless -u NONE -i NONE -n \
-    -c "luafile $here/tests/run.lua" >"$log" 2>&1
+  if [ "${spec%.sh}" != "$spec" ]; then # a screen test driving a real terminal (tmux)
+    timeout 300 bash "$spec" >"$log" 2>&1
+  else
+    SUBCELL_SPEC="$spec" timeout 300 nvim --headless -u NONE -i NONE -n \
+      -c "luafile $here/tests/run.lua" >"$log" 2>&1
+  fi
   status=$?
   grep -v '^RESULT ' "$log"
   result="$(grep '^RESULT ' "$log" | tail -n1)"

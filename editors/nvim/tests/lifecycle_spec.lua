@@ -102,12 +102,16 @@ t.test('a server that keeps dying is not restarted forever', function()
       return t.notified('lost sessions')
     end, 'notification ' .. round)
   end
-  t.contains(t.notified('lost sessions').msg, 'was not restarted')
+  local note = t.notified('lost sessions').msg
+  t.contains(note, 'was not restarted')
+  t.not_contains(note, ':SubcellRestart', 'a command nobody needs')
+  t.contains(note, 'the next cell you run starts it again')
   t.eq('stopped', server.status().status, 'server status')
-  subcell.restart()
-  t.wait(function()
-    return server.status().status == 'ready'
-  end, ':SubcellRestart brings it back')
+  -- As the message says: running a cell starts it.
+  local other = t.scratch({ '6 * 7' }, 'other.py')
+  local run = t.wait_run(subcell.run_cell({ buf = other, row = 0 }))
+  t.eq('done', run.state, 'state')
+  t.contains(t.virt_text(other, 0), 'Out[1]: 42')
 end)
 
 t.test('VimLeavePre sends shutdown and exit; the server exits with status 0', function()
@@ -123,12 +127,74 @@ t.test('VimLeavePre sends shutdown and exit; the server exits with status 0', fu
   t.eq(nil, t.notified('lost sessions'), 'no death notification')
 end)
 
-t.test('a missing binary is reported, not thrown', function()
+-- The notifications at ERROR level.
+local function errors()
+  return vim.tbl_filter(function(n)
+    return n.level == vim.log.levels.ERROR
+  end, t.notifications)
+end
+
+-- Runs both cells of a new buffer with `cmd` as the binary; both must fail.
+local function run_with(cmd, args)
   subcell.stop()
-  t.setup({ cmd = '/nonexistent/subcell' })
-  local buf = t.scratch({ '1 + 1' })
-  local run = t.wait_run(subcell.run_cell({ buf = buf, row = 0 }))
-  t.eq('failed', run.state, 'state')
-  t.contains(run.failure, 'not found')
-  t.contains(t.virt_text(buf, 0), '/nonexistent/subcell')
+  t.setup({ cmd = cmd, args = args })
+  local buf = t.scratch({ '# %%', '1 + 1', '# %%', '2 + 2' })
+  for _, run in ipairs(subcell.run_all()) do
+    t.eq('failed', t.wait_run(run).state, 'state')
+  end
+  return buf
+end
+
+t.test('a missing binary is reported once as an error, and under each cell', function()
+  local buf = run_with('/nonexistent/subcell')
+  t.contains(t.virt_text(buf, 1), '/nonexistent/subcell')
+  t.contains(t.virt_text(buf, 3), 'not found')
+  t.eq(1, #errors(), 'one notification for the two cells')
+  t.contains(errors()[1].msg, '/nonexistent/subcell')
+end)
+
+-- A script in a temporary file, made executable.
+local function script(lines)
+  local path = vim.fn.tempname() .. '-not-subcell'
+  vim.fn.writefile(lines, path)
+  vim.fn.setfperm(path, 'rwx------')
+  return path
+end
+
+t.test('a program that is not subcell and exits is reported once, not restarted', function()
+  local fake = script({ '#!/bin/sh', 'echo "usage: not-subcell" >&2', 'exit 3' })
+  local buf = run_with(fake)
+  t.contains(t.virt_text(buf, 1), 'exited (code 3)')
+  t.eq(1, #errors(), 'one notification')
+  t.contains(errors()[1].msg, fake)
+  t.eq(nil, t.notified('lost sessions'), 'no lost-sessions report for a server that never ran')
+  t.eq('stopped', server.status().status, 'not restarted')
+end)
+
+t.test('a program that answers, but not as subcell, is reported once', function()
+  local buf = run_with('cat', {}) -- echoes every request back
+  t.contains(t.virt_text(buf, 1), 'initialize failed')
+  t.eq(1, #errors(), 'one notification')
+  t.contains(errors()[1].msg, 'cmd = cat')
+  local other = script({
+    '#!/bin/sh',
+    [[body='{"jsonrpc":"2.0","id":1,"result":{"serverInfo":{"name":"other"}}}']],
+    [[printf 'Content-Length: %d\r\n\r\n%s' "${#body}" "$body"]],
+    'exec cat >/dev/null',
+  })
+  t.notifications = {}
+  buf = run_with(other)
+  t.contains(t.virt_text(buf, 1), 'it answered initialize as "other", not as subcell')
+  t.eq(1, #errors(), 'one notification')
+  t.eq('stopped', server.status().status, 'status')
+end)
+
+t.test('a program that never answers initialize is given up on', function()
+  local saved = server.start_timeout_ms
+  server.start_timeout_ms = 200
+  local ok, err = pcall(run_with, 'sleep', { '30' })
+  server.start_timeout_ms = saved
+  assert(ok, err)
+  t.contains(t.virt_text(vim.api.nvim_get_current_buf(), 1), 'no answer to initialize within 0.2 s')
+  t.eq(1, #errors(), 'one notification')
 end)

@@ -116,3 +116,18 @@ t.test('keymaps are off by default and on with setup{ keymaps = true }', functio
   t.contains(vim.fn.maparg('<F5>', 'n'), 'SubcellRun')
   t.eq('', vim.fn.maparg('<localleader>ra', 'n'), 'unlisted mapping')
 end)
+
+t.test('<localleader> is a backslash unless maplocalleader is set, as the docs say', function()
+  t.eq(nil, vim.g.maplocalleader, 'maplocalleader')
+  t.setup({ keymaps = true })
+  local buf = t.scratch({ '6 * 7' })
+  vim.api.nvim_feedkeys('\\rr', 'x', false)
+  local nb = t.truthy(require('subcell.state').notebooks[buf], 'typing \\rr ran the cell')
+  t.wait_run(nb.outputs[1])
+  t.contains(t.virt_text(buf, 0), 'Out[1]: 42')
+  for _, doc in ipairs({ 'README.md', 'doc/subcell.txt' }) do
+    local text = table.concat(vim.fn.readfile(t.root .. '/' .. doc), '\n')
+    t.contains(text, 'maplocalleader', doc)
+    t.contains(text, '`\\rr`', doc)
+  end
+end)

@@ -1,7 +1,8 @@
 -- Reports Python errors through vim.diagnostic at buffer lines. The server
 -- gives positions relative to a cell's code (line 1 = its first line) plus
--- the cell id; each run has an extmark on its first code line, so the
--- buffer line is that mark's current row + line - 1, even after edits above.
+-- the cell id; each run has an extmark over its code lines, so the buffer
+-- line is that mark's current start row + line - 1, even after edits above
+-- (and nowhere once the code was deleted).
 --   * error.location (innermost frame in a cell, or a SyntaxError position):
 --     ERROR, or WARN for KeyboardInterrupt (an interrupt is not a bug);
 --   * other traceback frames in cells of this buffer: HINT, naming the call.
@@ -97,27 +98,9 @@ function M.refresh(buf)
   for _, run in ipairs(nb and nb.outputs or {}) do
     vim.list_extend(list, M.for_run(run))
   end
+  -- vim.diagnostic keeps line numbers fixed while the text moves; track.lua
+  -- calls this again after edits.
   vim.diagnostic.set(M.ns, buf, list)
-  M.follow_edits(buf, #list > 0)
-end
-
--- vim.diagnostic keeps line numbers fixed while the text moves; recompute
--- from the extmarks after edits while the buffer shows errors.
----@param buf integer
----@param on boolean
-function M.follow_edits(buf, on)
-  local name = 'subcell_diagnostics_' .. buf
-  if not on then
-    pcall(api.nvim_del_augroup_by_name, name)
-    return
-  end
-  api.nvim_create_autocmd({ 'TextChanged', 'InsertLeave' }, {
-    group = api.nvim_create_augroup(name, { clear = true }),
-    buffer = buf,
-    callback = function()
-      M.refresh(buf)
-    end,
-  })
 end
 
 return M

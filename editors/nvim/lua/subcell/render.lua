@@ -130,6 +130,7 @@ function M.draw(run)
     return
   end
   api.nvim_buf_set_extmark(run.buf, M.ns, pos[1], 0, { id = run.anchor_mark, virt_lines = M.virt_lines(run) })
+  require('subcell.scroll').drawn(run.buf, pos[1])
   for _, fn in ipairs(listeners) do
     fn(run)
   end
@@ -160,6 +161,7 @@ end
 ---@param row integer 0-based
 function M.attach(run, row)
   run.anchor_mark = api.nvim_buf_set_extmark(run.buf, M.ns, row, 0, { virt_lines = M.virt_lines(run) })
+  require('subcell.scroll').drawn(run.buf, row)
 end
 
 -- Removes a run's output from the buffer.
@@ -182,14 +184,67 @@ function M.anchor_row(run)
   return api.nvim_buf_get_extmark_by_id(run.buf, M.ns, run.anchor_mark, {})[1]
 end
 
+-- Marks a run's code: an extmark over its whole lines, from the first code
+-- line to the start of the line after the last. Its start is cell-relative
+-- line 1 wherever edits move it; it collapses to nothing exactly when every
+-- one of those lines is deleted (a changed or joined line keeps it open).
+---@param run subcell.Run
+---@param first_row integer 0-based
+---@param last_row integer 0-based
+function M.mark_code(run, first_row, last_row)
+  run.code_mark = api.nvim_buf_set_extmark(run.buf, M.marks_ns, first_row, 0, { end_row = last_row + 1, end_col = 0 })
+end
+
+-- The code mark's current range {row, col, end_row, end_col}, or nil.
+local function code_range(run)
+  if not run.code_mark or not api.nvim_buf_is_valid(run.buf) then
+    return nil
+  end
+  local m = api.nvim_buf_get_extmark_by_id(run.buf, M.marks_ns, run.code_mark, { details = true })
+  if not m[1] then
+    return nil
+  end
+  return { m[1], m[2], m[3].end_row or m[1], m[3].end_col or m[2] }
+end
+
 -- Current 0-based row of a run's first code line, or nil.
 ---@param run subcell.Run
 ---@return integer|nil
 function M.start_row(run)
-  if not run.start_mark or not api.nvim_buf_is_valid(run.buf) then
+  local range = code_range(run)
+  return range and range[1]
+end
+
+-- Current 0-based row of a run's last code line, or nil when all its code
+-- lines were deleted (deleted marks land on the next line, not nowhere).
+---@param run subcell.Run
+---@return integer|nil
+function M.last_row(run)
+  local r = code_range(run)
+  if not r or r[1] > r[3] or (r[1] == r[3] and r[2] >= r[4]) then
     return nil
   end
-  return api.nvim_buf_get_extmark_by_id(run.buf, M.marks_ns, run.start_mark, {})[1]
+  return r[4] == 0 and r[3] - 1 or r[3]
+end
+
+-- Moves a run's output under `row` (0-based).
+---@param run subcell.Run
+---@param row integer
+function M.move(run, row)
+  if run.anchor_mark then
+    api.nvim_buf_set_extmark(run.buf, M.ns, row, 0, { id = run.anchor_mark, virt_lines = M.virt_lines(run) })
+  end
+end
+
+-- Removes a run from the buffer for good: its output and its code mark, so
+-- traceback frames no longer map into lines that are gone.
+---@param run subcell.Run
+function M.forget(run)
+  M.detach(run)
+  if run.code_mark and api.nvim_buf_is_valid(run.buf) then
+    pcall(api.nvim_buf_del_extmark, run.buf, M.marks_ns, run.code_mark)
+  end
+  run.code_mark = nil
 end
 
 -- Called after a run was redrawn (the output window follows along).

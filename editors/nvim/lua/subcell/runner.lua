@@ -3,7 +3,6 @@
 -- notifications and result into the run so render/diagnostics can show it.
 local M = {}
 
-local api = vim.api
 local state = require('subcell.state')
 local render = require('subcell.render')
 local server = require('subcell.server')
@@ -62,8 +61,9 @@ function M.run(spec)
     scrollback = cfg.output.scrollback,
     max_line_bytes = cfg.output.max_line_bytes,
   }))
-  run.start_mark = api.nvim_buf_set_extmark(buf, render.marks_ns, spec.code_row, 0, {})
+  render.mark_code(run, spec.code_row, spec.last_row)
   render.attach(run, spec.last_row)
+  require('subcell.track').watch(buf)
   table.insert(nb.outputs, run)
   if replaced then
     require('subcell.view').replaced(replaced, run)

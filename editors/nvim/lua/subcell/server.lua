@@ -1,6 +1,8 @@
 -- Owns the one subcell process: starts it on demand, initializes it, hands
 -- out requests once it is ready, restarts it when it dies (with a limit, so
--- a binary that crashes at start does not loop), and shuts it down politely.
+-- a server that keeps crashing does not loop), and shuts it down politely.
+-- A program that never becomes a ready server (missing, not subcell, gone
+-- or silent before answering `initialize`) is reported once, not restarted.
 local M = {}
 
 local uv = vim.uv or vim.loop
@@ -54,6 +56,19 @@ local function may_restart()
   return #recent <= cfg.restart_limit
 end
 
+-- How long a started program may take to answer `initialize` (tests lower it).
+M.start_timeout_ms = 10000
+
+-- The server could not be started: the requests waiting for it fail with
+-- `reason` (shown under their cells), and the user is told once, since a
+-- wrong `cmd` is a setup problem rather than a problem of one cell.
+local function start_failed(reason)
+  client, info, status = nil, nil, 'stopped'
+  local cmd = require('subcell.config').get().cmd
+  vim.notify(string.format('subcell: could not start the server (cmd = %s): %s', cmd, reason), vim.log.levels.ERROR)
+  flush(reason)
+end
+
 local function start()
   local cfg = require('subcell.config').get()
   status = 'starting'
@@ -75,6 +90,11 @@ local function start()
       if this ~= client then
         return -- an older process we already gave up on
       end
+      if status == 'starting' then -- it never answered initialize: no server to restart
+        last_exit = { code = code, signal = signal, expected = false }
+        local why = signal ~= 0 and ('signal ' .. signal) or ('code ' .. code)
+        return start_failed(string.format('it exited (%s) before answering initialize; is it the subcell binary?', why))
+      end
       local expected = status == 'stopping'
       client, info, status = nil, nil, 'stopped'
       last_exit = { code = code, signal = signal, expected = expected }
@@ -87,9 +107,11 @@ local function start()
     end,
   })
   if not new then
-    status = 'stopped'
-    flush(err)
-    return
+    -- Later, like any other failure: the runs queued meanwhile (Run All)
+    -- fail together, with one notification.
+    return vim.schedule(function()
+      start_failed(err)
+    end)
   end
   client, this = new, new
   generation = generation + 1
@@ -100,16 +122,35 @@ local function start()
   if next(cfg.init_options) then
     params.initializationOptions = cfg.init_options
   end
+  local timer = uv.new_timer()
+  local function stop_timer()
+    if not timer:is_closing() then
+      timer:close()
+    end
+  end
+  local function give_up(reason)
+    client = nil -- so its exit is not reported as a crash
+    new.terminate()
+    start_failed(reason)
+  end
+  timer:start(M.start_timeout_ms, 0, vim.schedule_wrap(function()
+    stop_timer()
+    if this == client and status == 'starting' then
+      give_up(string.format('no answer to initialize within %g s; is it the subcell binary?', M.start_timeout_ms / 1000))
+    end
+  end))
   new.request('initialize', params, function(init_err, result)
-    if this ~= client then
-      return
+    stop_timer()
+    if this ~= client or (init_err and init_err.code == require('subcell.rpc').SERVER_EXITED) then
+      return -- on_exit tells why it ended
     end
     if init_err then
-      status = 'stopped'
-      client = nil
-      new.terminate()
-      flush('initialize failed: ' .. init_err.message)
-      return
+      return give_up('initialize failed: ' .. init_err.message .. '; is it the subcell binary?')
+    end
+    local name = type(result) == 'table' and type(result.serverInfo) == 'table' and result.serverInfo.name
+    if name ~= 'subcell' then
+      local as = type(name) == 'string' and string.format('%q', name) or 'a server without a name'
+      return give_up(string.format('it answered initialize as %s, not as subcell', as))
     end
     info = result
     new.notify('initialized', vim.empty_dict())

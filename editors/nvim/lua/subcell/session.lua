@@ -75,6 +75,7 @@ function M.close(buf, callback)
   local nb = state.notebooks[buf]
   state.forget(buf)
   pcall(api.nvim_del_augroup_by_name, 'subcell_buf_' .. buf)
+  require('subcell.track').unwatch(buf)
   -- No server, no session to close (and no reason to start one).
   if not (nb and nb.session and server.is_ready()) then
     return callback and callback(nil)
@@ -132,7 +133,7 @@ server.on('exit', function(ev)
     why,
     #lost > 0 and table.concat(lost, ', ') or 'none',
     ev.restarting and 'Restarted it; run cells again to rebuild state.'
-      or 'It keeps dying, so it was not restarted (:SubcellRestart to try again).'
+      or 'It keeps dying, so it was not restarted; the next cell you run starts it again.'
   )
   vim.notify(msg, vim.log.levels.ERROR)
 end)

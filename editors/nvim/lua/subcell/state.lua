@@ -9,7 +9,7 @@ local M = {}
 ---@field id string              the cell id sent to the server ("c12")
 ---@field buf integer
 ---@field code string
----@field start_mark integer     extmark on the code's first line (cell-relative line 1)
+---@field code_mark integer|nil extmark over the code's lines (its start: cell-relative line 1); nil once they are gone
 ---@field anchor_mark integer|nil extmark whose virt_lines show the output
 ---@field state subcell.RunState
 ---@field term subcell.Term

@@ -108,6 +108,26 @@ local function valid()
   return current and api.nvim_buf_is_valid(current.buf)
 end
 
+-- Names the window's buffer after the run it shows, with the number its
+-- first line shows: subcell://output/tour.py[4] ([*] before the run starts).
+local function rename(buf, run)
+  local name = string.format('subcell://output/%s[%s]', require('subcell.session').label(run.buf), run.count or '*')
+  local old = api.nvim_buf_get_name(buf)
+  if name == old then
+    return
+  end
+  pcall(api.nvim_buf_set_name, buf, name)
+  if old == '' then
+    return
+  end
+  -- Like :file, a rename leaves an unlisted buffer holding the old name.
+  for _, other in ipairs(api.nvim_list_bufs()) do
+    if other ~= buf and api.nvim_buf_get_name(other) == old and not api.nvim_buf_is_loaded(other) then
+      pcall(api.nvim_buf_delete, other, { force = true })
+    end
+  end
+end
+
 -- Rewrites the window's buffer; keeps following the end if the cursor was there.
 ---@param run subcell.Run
 function M.update(run)
@@ -120,6 +140,7 @@ function M.update(run)
   local win = current.win and api.nvim_win_is_valid(current.win) and current.win or nil
   local follow = win and api.nvim_win_get_cursor(win)[1] >= api.nvim_buf_line_count(buf)
   local lines, hl = M.lines(run)
+  rename(buf, run)
   vim.bo[buf].modifiable = true
   api.nvim_buf_set_lines(buf, 0, -1, false, lines)
   vim.bo[buf].modifiable = false
@@ -137,7 +158,6 @@ local function make_buffer()
   local buf = api.nvim_create_buf(false, true)
   vim.bo[buf].bufhidden = 'wipe'
   vim.bo[buf].filetype = 'subcell-output'
-  api.nvim_buf_set_name(buf, 'subcell://output/' .. buf)
   vim.keymap.set('n', 'q', '<cmd>close<cr>', { buffer = buf, nowait = true, desc = 'Close subcell output' })
   return buf
 end
