@@ -19,8 +19,8 @@ if ! command -v tmux >/dev/null 2>&1; then
 fi
 
 work="$(mktemp -d "${TMPDIR:-/tmp}/subcell-screen.XXXXXX")"
-sock="subcell-screen-$$"
-cleanup() { tmux -L "$sock" kill-server 2>/dev/null; rm -rf "$work"; }
+sock="$work/tmux.sock" # a private tmux server, its socket removed with $work
+cleanup() { tmux -S "$sock" kill-server 2>/dev/null; rm -rf "$work"; }
 trap cleanup EXIT
 for d in config data state cache; do mkdir -p "$work/$d"; done
 
@@ -38,18 +38,18 @@ vim.o.shortmess = vim.o.shortmess .. 'I'
 require('subcell').setup({ cmd = '${SUBCELL_BINARY:-subcell}' })
 LUA
 
-screen() { tmux -L "$sock" capture-pane -p -t screen; }
+screen() { tmux -S "$sock" capture-pane -p -t screen; }
 wait_for() { # wait_for TEXT: poll the screen for TEXT for at most 15 s
   for _ in $(seq 150); do screen | grep -qF -- "$1" && return 0; sleep 0.1; done
   return 1
 }
 
-tmux -L "$sock" new-session -d -s screen -x 100 -y 30 \
+tmux -S "$sock" new-session -d -s screen -x 100 -y 30 \
   "env XDG_CONFIG_HOME=$work/config XDG_DATA_HOME=$work/data XDG_STATE_HOME=$work/state XDG_CACHE_HOME=$work/cache nvim -i NONE -n -u $work/init.lua $work/last.py"
 if ! wait_for "last.py"; then
   echo "FAIL - $name: Neovim did not start"; screen; echo "RESULT 0 1"; exit 1
 fi
-tmux -L "$sock" send-keys -t screen "G" ":SubcellRun" Enter
+tmux -S "$sock" send-keys -t screen "G" ":SubcellRun" Enter
 if wait_for "└ [1]" && screen | grep -qF "│ row 7" && screen | grep -qF "# %% last"; then
   echo "ok   - $name"
   echo "RESULT 1 0"
