@@ -4,6 +4,9 @@
 //   subcell run FILE.py          run a `# %%` file cell by cell
 //   subcell --version | --help
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include <charconv>
@@ -12,12 +15,14 @@
 #include <iostream>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "cli/run_file.h"
 #include "python/runtime.h"
 #include "server/server.h"
 #include "support/log.h"
+#include "support/main_thread.h"
 #include "version.h"
 
 namespace subcell {
@@ -36,6 +41,21 @@ serve (the default): a JSON-RPC 2.0 server on stdin/stdout with LSP framing
     --output-channel-bytes N  output buffered per session before print() blocks
                               (default 1048576)
     --close-grace-ms N        how long closing waits for a session's threads (default 2000)
+    --isolation MODE          where sessions run unless session/open says: interpreter
+                              (default: an own-GIL subinterpreter in this process),
+                              process (a worker process of its own), auto (an interpreter
+                              that moves to a process when a cell imports a module that
+                              needs one)
+    --process-pool-size N     worker processes kept started for process sessions (default 1)
+    --interpreter-host WHERE  server (default) or workers: interpreter sessions live in
+                              worker processes that are recycled against CPython's
+                              per-interpreter memory leak
+    --recycle-after-sessions N  a worker hosting interpreter sessions is retired after
+                              N closed sessions (default 500; 0: never)
+    --recycle-after-mb N      ... or once it has grown by N MB (default 1024; 0: never)
+    --memory-limit-mb N       data size limit of each process session's worker
+    --cell-timeout SECONDS    every cell is interrupted after this long (a process
+                              session that ignores it loses its worker)
     --log-level LEVEL         debug, info, warning (default), error, off; logs go to stderr
 
 run FILE.py: runs the file's cells (split at "# %%" lines) in one session and
@@ -51,6 +71,11 @@ bool parse_size(std::string_view text, std::size_t& out) {
   return ec == std::errc() && ptr == text.data() + text.size();
 }
 
+bool parse_seconds(std::string_view text, double& out) {
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+  return ec == std::errc() && ptr == text.data() + text.size() && out > 0 && out <= 1e7;
+}
+
 int usage_error(const std::string& message) {
   std::cerr << "subcell: " << message << "\n\n" << kUsage;
   return 2;
@@ -60,7 +85,14 @@ std::string version_line() {
   return std::string("subcell ") + kSubcellVersion + " (CPython " + py::built_with_version() + ", own GIL per session)";
 }
 
-int serve(const ServerOptions& options) {
+std::string self_binary() {
+  char path[4096];
+  const ssize_t n = ::readlink("/proc/self/exe", path, sizeof path - 1);
+  return n > 0 ? std::string(path, static_cast<std::size_t>(n)) : std::string("subcell");
+}
+
+int serve(ServerOptions options) {
+  options.self_binary = self_binary();
   // The protocol gets private copies of stdin and stdout. fd 1 then points
   // at stderr and fd 0 at /dev/null, so nothing a cell or a C library
   // writes to fd 1 can corrupt a frame, and no child process can read the
@@ -95,6 +127,78 @@ int serve(const ServerOptions& options) {
   return code;
 }
 
+// `subcell worker --fd N --process|--interpreters --parent-pid P`: started
+// by the server (workers/worker.cpp), never by hand. It serves the subcell
+// protocol on fd N for the sessions the server places in it.
+int worker(const std::vector<std::string_view>& args) {
+  int fd = -1;
+  bool process = false;
+  pid_t parent = 0;
+  for (std::size_t i = 1; i < args.size(); ++i) {
+    std::size_t n = 0;
+    if (args[i] == "--fd" && i + 1 < args.size() && parse_size(args[i + 1], n)) {
+      fd = static_cast<int>(n);
+      ++i;
+    } else if (args[i] == "--parent-pid" && i + 1 < args.size() && parse_size(args[i + 1], n)) {
+      parent = static_cast<pid_t>(n);
+      ++i;
+    } else if (args[i] == "--process") {
+      process = true;
+    } else if (args[i] == "--interpreters") {
+      process = false;
+    } else {
+      return usage_error("unknown argument for worker: " + std::string(args[i]));
+    }
+  }
+  if (fd < 0) return usage_error("worker needs --fd");
+  // It goes when the server goes, however the server went.
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (parent > 0 && ::getppid() != parent) return 1;
+  // The connection out of the cells' reach: a descriptor they do not
+  // inherit, and fd 1 pointing at stderr, as in `serve`.
+  const int in = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+  const int out = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+  ::close(fd);
+  const int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+  if (devnull >= 0) dup2(devnull, STDIN_FILENO);
+  dup2(STDERR_FILENO, STDOUT_FILENO);
+  signal(SIGPIPE, SIG_IGN);
+
+  py::RuntimeOptions runtime_options;
+  runtime_options.main_interpreter_session = process;
+  // The server thread must not take the SIGINT meant for the cell: block
+  // it before any thread starts, unblock it on the main thread only.
+  sigset_t sigint, previous;
+  sigemptyset(&sigint);
+  sigaddset(&sigint, SIGINT);
+  if (process) pthread_sigmask(SIG_BLOCK, &sigint, &previous);
+  auto runtime = py::Runtime::start(runtime_options);
+  if (!runtime) {
+    log::error(runtime.error().message);
+    return 2;
+  }
+  ServerOptions options;
+  options.role = process ? ServerRole::kProcessWorker : ServerRole::kInterpreterWorker;
+  options.pool_size = 0;  // `initialize` says
+  const py::RuntimeInfo info = (*runtime)->info();
+  auto serve_connection = [&] {
+    Server server(info, options);
+    const int code = server.run(in, out);
+    // Sessions may still be stuck in C: leave without finalizing or
+    // waiting for them, everything owed has been written.
+    std::fflush(nullptr);
+    _exit(code);
+  };
+  if (!process) serve_connection();
+  // The session runs on this, the main thread, where CPython delivers
+  // signals; the protocol is served from another.
+  std::thread server_thread(serve_connection);
+  pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+  MainThread::run();
+  server_thread.join();
+  return 0;
+}
+
 int main_impl(int argc, char** argv) {
   std::vector<std::string_view> args(argv + 1, argv + argc);
   if (!args.empty() && (args[0] == "--version" || args[0] == "-V")) {
@@ -105,6 +209,8 @@ int main_impl(int argc, char** argv) {
     std::cout << version_line() << "\n\n" << kUsage;
     return 0;
   }
+
+  if (!args.empty() && args[0] == "worker") return worker(args);
 
   if (!args.empty() && args[0] == "run") {
     RunFileOptions options;
@@ -156,6 +262,32 @@ int main_impl(int argc, char** argv) {
     } else if (a == "--close-grace-ms") {
       if (!value(v) || !parse_size(v, n)) return usage_error("--close-grace-ms needs a number");
       options.close_grace = std::chrono::milliseconds(n);
+    } else if (a == "--isolation") {
+      if (!value(v) || (v != "interpreter" && v != "process" && v != "auto")) {
+        return usage_error("--isolation needs interpreter, process or auto");
+      }
+      options.isolation = v == "process" ? protocol::Isolation::kProcess
+                          : v == "auto"  ? protocol::Isolation::kAuto
+                                         : protocol::Isolation::kInterpreter;
+    } else if (a == "--process-pool-size") {
+      if (!value(v) || !parse_size(v, n) || n > 16) return usage_error("--process-pool-size needs a number from 0 to 16");
+      options.process_pool_size = n;
+    } else if (a == "--interpreter-host") {
+      if (!value(v) || (v != "server" && v != "workers")) return usage_error("--interpreter-host needs server or workers");
+      options.interpreters_in_workers = v == "workers";
+    } else if (a == "--recycle-after-sessions") {
+      if (!value(v) || !parse_size(v, n)) return usage_error("--recycle-after-sessions needs a number");
+      options.recycle_after_sessions = n;
+    } else if (a == "--recycle-after-mb") {
+      if (!value(v) || !parse_size(v, n)) return usage_error("--recycle-after-mb needs a number");
+      options.recycle_after_mb = n;
+    } else if (a == "--memory-limit-mb") {
+      if (!value(v) || !parse_size(v, n) || n < 16) return usage_error("--memory-limit-mb needs a number >= 16");
+      options.limits.memory_mb = static_cast<std::int64_t>(n);
+    } else if (a == "--cell-timeout") {
+      double seconds = 0;
+      if (!value(v) || !parse_seconds(v, seconds)) return usage_error("--cell-timeout needs a positive number of seconds");
+      options.limits.cell_timeout_seconds = seconds;
     } else if (a == "--log-level") {
       log::Level level;
       if (!value(v) || !log::parse_level(v, level)) return usage_error("--log-level needs debug, info, warning, error or off");

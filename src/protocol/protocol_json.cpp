@@ -52,7 +52,48 @@ std::string notification_head(std::string_view method, const std::string& sessio
   return body;
 }
 
+bool read_isolation(rpc::ParamReader& r, std::string_view key, std::optional<Isolation>& out) {
+  std::optional<std::string> name;
+  if (!r.optional(key, name)) return false;
+  if (!name) return true;
+  if (*name == "interpreter") {
+    out = Isolation::kInterpreter;
+  } else if (*name == "process") {
+    out = Isolation::kProcess;
+  } else if (*name == "auto") {
+    out = Isolation::kAuto;
+  } else {
+    r.fail(key, "must be \"interpreter\", \"process\" or \"auto\"");
+    return false;
+  }
+  return true;
+}
+
+bool read_limits(rpc::ParamReader& r, std::string_view method, std::string_view prefix, Limits& out) {
+  std::optional<Json> limits;
+  if (!r.optional("limits", limits)) return false;
+  if (!limits || limits->is_null()) return true;
+  rpc::ParamReader l(*limits, method, std::string(prefix) + ".limits");
+  if (l.optional("memoryMB", out.memory_mb) && out.memory_mb && (*out.memory_mb < 16 || *out.memory_mb > (1 << 24))) {
+    l.fail("memoryMB", "must be between 16 and 16777216");
+  }
+  if (l.ok() && l.optional("cellTimeoutSeconds", out.cell_timeout_seconds) && out.cell_timeout_seconds &&
+      !(*out.cell_timeout_seconds > 0 && *out.cell_timeout_seconds <= 1e7)) {
+    l.fail("cellTimeoutSeconds", "must be a positive number of seconds");
+  }
+  return r.absorb(l);
+}
+
 }  // namespace
+
+const char* isolation_name(Isolation isolation) {
+  switch (isolation) {
+    case Isolation::kInterpreter: return "interpreter";
+    case Isolation::kProcess: return "process";
+    case Isolation::kAuto: return "auto";
+  }
+  return "interpreter";
+}
 
 Result<InitializeParams> decode_initialize(const Json& params) {
   rpc::ParamReader r(params, "initialize");
@@ -65,6 +106,27 @@ Result<InitializeParams> decode_initialize(const Json& params) {
       o.fail("poolSize", "must be between 0 and 64");
     }
     o.optional("prelude", p.prelude);
+    read_isolation(o, "isolation", p.isolation);
+    if (o.ok() && o.optional("processPoolSize", p.process_pool_size) && p.process_pool_size &&
+        (*p.process_pool_size < 0 || *p.process_pool_size > 16)) {
+      o.fail("processPoolSize", "must be between 0 and 16");
+    }
+    std::optional<std::string> host;
+    if (o.ok() && o.optional("interpreterHost", host) && host) {
+      if (*host != "server" && *host != "workers") o.fail("interpreterHost", "must be \"server\" or \"workers\"");
+      p.interpreters_in_workers = *host == "workers";
+    }
+    std::optional<Json> recycle;
+    if (o.ok() && o.optional("workerRecycle", recycle) && recycle && !recycle->is_null()) {
+      rpc::ParamReader w(*recycle, "initialize", "params.initializationOptions.workerRecycle");
+      w.optional("afterSessions", p.recycle_after_sessions) && w.optional("afterMB", p.recycle_after_mb);
+      if (w.ok() && ((p.recycle_after_sessions && *p.recycle_after_sessions < 0) ||
+                     (p.recycle_after_mb && *p.recycle_after_mb < 0))) {
+        w.fail("afterSessions", "the counts must not be negative");
+      }
+      o.absorb(w);
+    }
+    if (o.ok()) read_limits(o, "initialize", "params.initializationOptions", p.limits);
     if (!o.ok()) return o.error();
   }
   std::optional<Json> client;
@@ -76,13 +138,53 @@ Result<InitializeParams> decode_initialize(const Json& params) {
   return p;
 }
 
-Result<OpenOptions> decode_session_open(const Json& params) {
+Result<SessionOpenParams> decode_session_open(const Json& params) {
   rpc::ParamReader r(params, "session/open");
-  OpenOptions o;
+  SessionOpenParams p;
+  OpenOptions& o = p.open;
   r.optional("session", o.id) && r.optional("cwd", o.cwd) && r.optional("name", o.name);
   if (r.ok() && o.id && (o.id->empty() || o.id->size() > 128)) r.fail("session", "must be 1 to 128 characters");
+  if (r.ok()) read_isolation(r, "isolation", p.isolation);
+  if (r.ok()) read_limits(r, "session/open", "params", p.limits);
+  std::optional<Json> env;
+  if (r.ok() && r.optional("env", env) && env && !env->is_null()) {
+    if (!env->is_object()) {
+      r.fail("env", "expected an object of strings (or null to unset)");
+    } else {
+      for (const auto& [name, value] : env->items()) {
+        if (name.empty() || name.find('=') != std::string::npos || (!value.is_string() && !value.is_null())) {
+          r.fail("env", "expected names without '=' mapped to strings or null, not '" + name + "'");
+          break;
+        }
+        o.env[name] = value.is_null() ? std::nullopt : std::optional(value.get<std::string>());
+      }
+    }
+  }
+  std::optional<std::int64_t> count;
+  if (r.ok() && r.optional("executionCount", count) && count && (*count < 0 || *count > (1 << 30))) {
+    r.fail("executionCount", "must not be negative");
+  }
   if (!r.ok()) return r.error();
-  return o;
+  if (count) o.execution_count = static_cast<int>(*count);
+  return p;
+}
+
+Json encode_open_for_worker(const std::string& id, const SessionOpenParams& params, const Limits& limits) {
+  Json out{{"session", id}};
+  const OpenOptions& o = params.open;
+  if (o.cwd) out["cwd"] = *o.cwd;
+  if (o.name) out["name"] = *o.name;
+  if (o.execution_count) out["executionCount"] = *o.execution_count;
+  if (!o.env.empty()) {
+    Json env = Json::object();
+    for (const auto& [name, value] : o.env) env[name] = value ? Json(*value) : Json(nullptr);
+    out["env"] = std::move(env);
+  }
+  Json l = Json::object();
+  if (limits.memory_mb) l["memoryMB"] = *limits.memory_mb;
+  if (limits.cell_timeout_seconds) l["cellTimeoutSeconds"] = *limits.cell_timeout_seconds;
+  if (!l.empty()) out["limits"] = std::move(l);
+  return out;
 }
 
 Result<SessionParams> decode_session(const Json& params, std::string_view method) {
@@ -195,22 +297,36 @@ Json encode(const CompleteOutcome& outcome) {
   return Json{{"matches", outcome.matches}, {"cursorStart", outcome.cursor_start}, {"cursorEnd", outcome.cursor_end}};
 }
 
-Json encode_opened(const std::string& session, bool pooled) { return Json{{"session", session}, {"pooled", pooled}}; }
+Json encode_opened(const std::string& session, bool pooled, Isolation isolation, int pid) {
+  return Json{{"session", session}, {"pooled", pooled}, {"isolation", isolation_name(isolation)}, {"pid", pid}};
+}
 
-Json encode_close(const CloseOutcome& outcome, int cancelled_cells) {
-  return Json{{"interpreter", outcome.ended ? "ended" : "parked"},
+Json encode_close(const CloseOutcome& outcome, int cancelled_cells, const char* fate) {
+  return Json{{"interpreter", fate != nullptr ? fate : outcome.ended ? "ended" : "parked"},
               {"cancelledCells", cancelled_cells},
               {"strayThreads", outcome.stray_threads}};
 }
 
-Json encode_list(const std::vector<SessionSummary>& sessions) {
+Json encode_list(const std::vector<SessionSummary>& sessions, Isolation isolation, int pid) {
   Json list = Json::array();
   for (const SessionSummary& s : sessions) {
-    Json entry{{"session", s.id}, {"state", state_name(s.state)}, {"cellsRun", s.cells_run}, {"queuedCells", s.queued_cells}};
+    Json entry{{"session", s.id},
+               {"state", state_name(s.state)},
+               {"cellsRun", s.cells_run},
+               {"queuedCells", s.queued_cells},
+               {"isolation", isolation_name(isolation)},
+               {"pid", pid}};
     if (!s.name.empty()) entry["name"] = s.name;
     list.push_back(std::move(entry));
   }
   return Json{{"sessions", std::move(list)}};
+}
+
+Json crashed_params(const std::string& session, const Crash& crash) {
+  Json out{{"session", session}, {"cause", crash.cause}, {"message", crash.message}, {"stderr", crash.stderr_tail}};
+  if (!crash.signal.empty()) out["signal"] = crash.signal;
+  if (crash.exit_code) out["exitCode"] = *crash.exit_code;
+  return out;
 }
 
 std::string output_notification(const std::string& session, const StreamOutput& out) {

@@ -20,10 +20,35 @@ using rpc::Json;
 
 // ------------------------------------------------------------------ params
 
+// Where a session runs (protocol/README.md, "Isolation").
+enum class Isolation {
+  kInterpreter,  // an own-GIL subinterpreter (in the server, or a recycled worker)
+  kProcess,      // the main interpreter of a worker process of its own
+  kAuto,         // an interpreter that moves to a process when a cell needs one
+};
+const char* isolation_name(Isolation isolation);
+
+struct Limits {
+  std::optional<std::int64_t> memory_mb;        // process sessions: the worker's data size
+  std::optional<double> cell_timeout_seconds;   // every cell
+};
+
 struct InitializeParams {
   std::optional<std::int64_t> pool_size;
   std::optional<std::string> prelude;
+  std::optional<Isolation> isolation;                // the default for session/open
+  std::optional<std::int64_t> process_pool_size;
+  std::optional<bool> interpreters_in_workers;      // "interpreterHost": "workers"
+  std::optional<std::int64_t> recycle_after_sessions;
+  std::optional<std::int64_t> recycle_after_mb;
+  Limits limits;                                     // defaults for session/open
   std::string client;  // "name version", for the log
+};
+
+struct SessionOpenParams {
+  OpenOptions open;
+  std::optional<Isolation> isolation;
+  Limits limits;
 };
 
 struct SessionParams {
@@ -53,7 +78,9 @@ struct CancelParams {
 };
 
 Result<InitializeParams> decode_initialize(const Json& params);
-Result<OpenOptions> decode_session_open(const Json& params);
+Result<SessionOpenParams> decode_session_open(const Json& params);
+// The session/open a worker gets for a session placed in it.
+Json encode_open_for_worker(const std::string& id, const SessionOpenParams& params, const Limits& limits);
 Result<SessionParams> decode_session(const Json& params, std::string_view method);
 Result<CellRunParams> decode_cell_run(const Json& params);
 Result<CellInterruptParams> decode_cell_interrupt(const Json& params);
@@ -65,11 +92,14 @@ Result<CancelParams> decode_cancel(const Json& params);
 Json encode(const RunOutcome& outcome);
 Json encode(const ResetOutcome& outcome);
 Json encode(const CompleteOutcome& outcome);
-Json encode_opened(const std::string& session, bool pooled);
-Json encode_close(const CloseOutcome& outcome, int cancelled_cells);
+Json encode_opened(const std::string& session, bool pooled, Isolation isolation, int pid);
+// `fate` overrides what the outcome says ("abandoned", "killed").
+Json encode_close(const CloseOutcome& outcome, int cancelled_cells, const char* fate = nullptr);
 Json encode(const MimeBundle& bundle);
 Json encode(const ErrorInfo& error);
-Json encode_list(const std::vector<SessionSummary>& sessions);
+// Sessions of this process; `isolation` is what they are ("interpreter",
+// or "process" in a process worker).
+Json encode_list(const std::vector<SessionSummary>& sessions, Isolation isolation, int pid);
 Json cell_json(const CellTag& tag);
 
 // ------------------------------------------------------------------ notifications
@@ -78,5 +108,14 @@ Json cell_json(const CellTag& tag);
 std::string output_notification(const std::string& session, const StreamOutput& out);
 std::string started_notification(const std::string& session, const CellRef& cell);
 std::string display_notification(const std::string& session, const DisplayOutput& shown);
+
+struct Crash {
+  std::string cause;  // "signal", "exit", "timeLimit", "connection"
+  std::string signal;  // "SIGSEGV", when cause is "signal" or "timeLimit"
+  std::optional<int> exit_code;
+  std::string message;  // what a user reads
+  std::string stderr_tail;
+};
+Json crashed_params(const std::string& session, const Crash& crash);
 
 }  // namespace subcell::protocol

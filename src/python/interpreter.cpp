@@ -26,7 +26,14 @@ PyInterpreterConfig own_gil_config() {
 
 }  // namespace
 
-Interpreter::Interpreter(PyThreadState* tstate) : tstate_(tstate), interp_(PyThreadState_GetInterpreter(tstate)) {}
+Interpreter::Interpreter(PyThreadState* tstate, bool main)
+    : tstate_(tstate), interp_(PyThreadState_GetInterpreter(tstate)), main_(main) {}
+
+std::unique_ptr<Interpreter> Interpreter::adopt_main() {
+  auto* tstate = static_cast<PyThreadState*>(Runtime::main_thread_state());
+  PyEval_RestoreThread(tstate);
+  return std::unique_ptr<Interpreter>(new Interpreter(tstate, /*main=*/true));
+}
 
 Result<std::unique_ptr<Interpreter>> Interpreter::create() {
   const PyInterpreterConfig config = own_gil_config();
@@ -37,7 +44,7 @@ Result<std::unique_ptr<Interpreter>> Interpreter::create() {
     PyThreadState* tstate = nullptr;
     PyStatus status = Py_NewInterpreterFromConfig(&tstate, &config);
     if (!PyStatus_Exception(status) && tstate != nullptr) {
-      return std::unique_ptr<Interpreter>(new Interpreter(tstate));
+      return std::unique_ptr<Interpreter>(new Interpreter(tstate, /*main=*/false));
     }
     why = status.err_msg != nullptr ? status.err_msg : "unknown error";
   }
@@ -102,6 +109,12 @@ CloseOutcome Interpreter::end(InterruptTarget& interrupts, std::chrono::millisec
     others = count_other_threads();
   }
   alive_ = false;
+  if (main_) {
+    // The process ends it; threads that would not stop go with it.
+    detach();
+    outcome.ended = others == 0;
+    return outcome;
+  }
   if (others > 0) {
     // A thread blocked in C or swallowing SystemExit: Py_EndInterpreter
     // would abort ("not the last thread") or wait forever. Keep it.

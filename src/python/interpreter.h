@@ -23,6 +23,10 @@ class Interpreter {
   // Creates an interpreter on the calling thread, which must hold no thread
   // state. Returns attached: the new interpreter's GIL is held.
   static Result<std::unique_ptr<Interpreter>> create();
+  // The main interpreter, through the thread state Runtime::start() left
+  // (main thread only). Returns attached. Ending it ends nothing: the
+  // process's exit does.
+  static std::unique_ptr<Interpreter> adopt_main();
   ~Interpreter();
   Interpreter(const Interpreter&) = delete;
   Interpreter& operator=(const Interpreter&) = delete;
@@ -31,6 +35,7 @@ class Interpreter {
   void detach();
   bool attached() const { return attached_; }
   PyInterpreterState* state() const { return interp_; }
+  bool is_main() const { return main_; }
 
   // Threads of this interpreter other than the caller's. Attached only.
   int count_other_threads() const;
@@ -54,11 +59,12 @@ class Interpreter {
   };
 
  private:
-  explicit Interpreter(PyThreadState* tstate);
+  Interpreter(PyThreadState* tstate, bool main);
   void signal_other_threads(InterruptTarget& interrupts) const;
 
   PyThreadState* tstate_;
   PyInterpreterState* interp_;
+  const bool main_;
   bool attached_ = true;
   bool alive_ = true;
 };

@@ -48,19 +48,48 @@ void Poker::watch(InterruptTarget* target) {
   wake_.notify_all();
 }
 
+void Poker::deadline(InterruptTarget* target, std::uint64_t token, std::chrono::steady_clock::time_point when) {
+  std::lock_guard lock(mutex_);
+  deadlines_.push_back({target, token, when});
+  if (!thread_.joinable()) thread_ = std::jthread([this](std::stop_token stop) { run(stop); });
+  wake_.notify_all();
+}
+
 void Poker::forget(InterruptTarget* target) {
   std::lock_guard lock(mutex_);
   targets_.erase(std::remove(targets_.begin(), targets_.end(), target), targets_.end());
+  std::erase_if(deadlines_, [&](const Deadline& d) { return d.target == target; });
+}
+
+void Poker::fire_due_deadlines() {
+  const auto now = std::chrono::steady_clock::now();
+  std::vector<Deadline> due;
+  std::erase_if(deadlines_, [&](const Deadline& d) {
+    // A deadline whose cell has finished is dropped as well.
+    if (d.target->running_.load() != d.token) return true;
+    if (d.when > now) return false;
+    due.push_back(d);
+    return true;
+  });
+  for (const Deadline& d : due) {
+    if (d.target->deadline_passed(d.token) &&
+        std::find(targets_.begin(), targets_.end(), d.target) == targets_.end()) {
+      targets_.push_back(d.target);
+    }
+  }
 }
 
 void Poker::run(std::stop_token stop) {
   std::unique_lock lock(mutex_);
   while (!stop.stop_requested()) {
-    if (targets_.empty()) {
-      wake_.wait(lock, stop, [&] { return !targets_.empty(); });
+    if (targets_.empty() && deadlines_.empty()) {
+      wake_.wait(lock, stop, [&] { return !targets_.empty() || !deadlines_.empty(); });
       continue;
     }
-    wake_.wait_for(lock, stop, kPokeInterval, [] { return false; });
+    auto until = std::chrono::steady_clock::now() + kPokeInterval;
+    for (const Deadline& d : deadlines_) until = std::min(until, d.when);
+    wake_.wait_until(lock, stop, until, [] { return false; });
+    fire_due_deadlines();
     // Delivered or finished targets drop out; the rest are poked again.
     std::erase_if(targets_, [](InterruptTarget* t) {
       t->poke_undelivered();
@@ -73,20 +102,42 @@ void Poker::run(std::stop_token stop) {
 
 InterruptTarget::~InterruptTarget() { Poker::instance().forget(this); }
 
-void InterruptTarget::attach(PyInterpreterState* interp) {
+void InterruptTarget::attach(PyInterpreterState* interp, Delivery delivery) {
   interp_ = interp;
+  delivery_ = delivery;
   session_thread_ = static_cast<unsigned long>(pthread_self());
   cell_tid_ = current_tid();
 }
 
 void InterruptTarget::cell_started(std::uint64_t token) {
   // A stale asynchronous exception aimed at this thread must not hit the
-  // new cell (CPython 3.13 keeps one across runs).
+  // new cell (CPython 3.13 keeps one across runs), nor a SIGINT that
+  // arrived just after the previous cell ended.
   PyThreadState_SetAsyncExc(PyThread_get_thread_ident(), nullptr);
+  if (delivery_ == Delivery::kSigint && PyErr_CheckSignals() < 0) PyErr_Clear();
   std::lock_guard lock(mutex_);
   cell_stop_ = std::stop_source();
   requested_.store(0);
+  timed_out_.store(false);
   running_.store(token);
+}
+
+void InterruptTarget::interrupt_at(std::uint64_t token, std::chrono::steady_clock::time_point when) {
+  Poker::instance().deadline(this, token, when);
+}
+
+bool InterruptTarget::deadline_passed(std::uint64_t token) {
+  // Poker thread, its mutex held: request() must not take it.
+  if (running_.load() != token) return false;
+  timed_out_.store(true);
+  {
+    std::lock_guard lock(mutex_);
+    if (running_.load() != token) return false;
+    requested_.store(token);
+    cell_stop_.request_stop();
+  }
+  deliver();
+  return delivery_ == Delivery::kPendingCall;  // to be poked until delivered
 }
 
 void InterruptTarget::cell_finished() {
@@ -104,10 +155,18 @@ bool InterruptTarget::request(std::uint64_t token) {
     requested_.store(running);
     cell_stop_.request_stop();  // wakes time.sleep and a blocked print
   }
+  deliver();
+  if (delivery_ == Delivery::kPendingCall) Poker::instance().watch(this);
+  return true;
+}
+
+void InterruptTarget::deliver() {
+  if (delivery_ == Delivery::kSigint) {
+    ::syscall(SYS_tgkill, ::getpid(), cell_tid_, SIGINT);
+    return;
+  }
   schedule();
   poke(cell_tid_);
-  Poker::instance().watch(this);
-  return true;
 }
 
 bool InterruptTarget::on_cell_thread() const {

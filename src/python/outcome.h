@@ -57,6 +57,8 @@ struct RunOutcome {
   // The cell defined functions, classes or lambdas, so its frames can show
   // up in later tracebacks; its source and cell id are kept for them.
   bool defines_code = false;
+  // The cell was stopped by its time limit (its error is that interrupt).
+  bool timed_out = false;
 };
 
 struct ResetOutcome {

@@ -3,6 +3,11 @@
 #include <Python.h>
 #include <marshal.h>
 
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
 #include <mutex>
 
 #include "python/convert.h"
@@ -59,11 +64,19 @@ bool set_module_attr(const char* module, const char* attr, PyObject* value) {
 
 }  // namespace
 
-Result<std::unique_ptr<PythonSession>> PythonSession::create(SessionIo& io, InterruptTarget& interrupts) {
-  auto interp = Interpreter::create();
-  if (!interp) return std::move(interp).take_error();
-  interrupts.attach((*interp)->state());
-  std::unique_ptr<PythonSession> session(new PythonSession(std::move(*interp), interrupts));
+Result<std::unique_ptr<PythonSession>> PythonSession::create(SessionIo& io, InterruptTarget& interrupts,
+                                                             InterpreterKind kind) {
+  std::unique_ptr<Interpreter> interp;
+  if (kind == InterpreterKind::kMain) {
+    interp = Interpreter::adopt_main();
+  } else {
+    auto created = Interpreter::create();
+    if (!created) return std::move(created).take_error();
+    interp = std::move(*created);
+  }
+  interrupts.attach(interp->state(), kind == InterpreterKind::kMain ? InterruptTarget::Delivery::kSigint
+                                                                     : InterruptTarget::Delivery::kPendingCall);
+  std::unique_ptr<PythonSession> session(new PythonSession(std::move(interp), interrupts, kind));
   if (Status s = session->install(io); !s) {
     session->close(std::chrono::milliseconds(100));
     return Error{0, "cannot set up the session: " + s.error().message};
@@ -92,47 +105,60 @@ Status PythonSession::install(SessionIo& io) {
   complete_ = get_function(ns.get(), "complete");
   prelude_ = get_function(ns.get(), "prelude");
   warm_up_ = get_function(ns.get(), "warm_up");
+  update_environment_ = get_function(ns.get(), "update_environment");
   Ref display = get_function(ns.get(), "display");
   Ref block = get_function(ns.get(), "block_modules");
   Ref install_stdio = get_function(ns.get(), "install_stdio");
   Ref patch_threading = get_function(ns.get(), "patch_threading");
   Ref setup_site = get_function(ns.get(), "setup_site");
-  if (!run_ || !reset_ || !complete_ || !prelude_ || !warm_up_ || !display || !block || !install_stdio ||
-      !patch_threading ||
-      !setup_site) {
+  Ref isolate_environment = get_function(ns.get(), "isolate_environment");
+  if (!run_ || !reset_ || !complete_ || !prelude_ || !warm_up_ || !update_environment_ || !display || !block ||
+      !install_stdio ||
+      !patch_threading || !setup_site || !isolate_environment) {
     return failed("loading the runner");
   }
 
-  const SiteSetup& site = site_setup();
-  Ref path = steal(PyList_New(0));
-  Ref pth = steal(PyList_New(0));
-  for (const auto& [list, items] : {std::pair{&path, &site.path}, std::pair{&pth, &site.pth_imports}}) {
-    for (const std::string& item : *items) {
-      if (!*list || PyList_Append(list->get(), text(item).get()) < 0) return failed("preparing sys.path");
+  const bool sub = kind_ == InterpreterKind::kSubinterpreter;
+  if (sub) {
+    // The main interpreter of a worker imported `site` for real; a
+    // subinterpreter gets its result replayed, and the module policy.
+    const SiteSetup& site = site_setup();
+    Ref path = steal(PyList_New(0));
+    Ref pth = steal(PyList_New(0));
+    for (const auto& [list, items] : {std::pair{&path, &site.path}, std::pair{&pth, &site.pth_imports}}) {
+      for (const std::string& item : *items) {
+        if (!*list || PyList_Append(list->get(), text(item).get()) < 0) return failed("preparing sys.path");
+      }
     }
-  }
-  Ref site_failures = call(setup_site, {path.get(), pth.get()});
-  if (!site_failures) return failed("setting up sys.path and builtins");
-  for (Py_ssize_t i = 0; PyList_Check(site_failures.get()) && i < PyList_GET_SIZE(site_failures.get()); ++i) {
-    log::warn("a .pth import failed in a session: " + to_utf8(PyList_GET_ITEM(site_failures.get(), i)));
-  }
+    Ref site_failures = call(setup_site, {path.get(), pth.get()});
+    if (!site_failures) return failed("setting up sys.path and builtins");
+    for (Py_ssize_t i = 0; PyList_Check(site_failures.get()) && i < PyList_GET_SIZE(site_failures.get()); ++i) {
+      log::warn("a .pth import failed in a session: " + to_utf8(PyList_GET_ITEM(site_failures.get(), i)));
+    }
 
-  Ref reasons = steal(PyDict_New());
-  for (const BlockedModule& b : module_policy(PY_MINOR_VERSION).block_in_sessions) {
-    if (!reasons || PyDict_SetItem(reasons.get(), text(b.name).get(), text(b.reason).get()) < 0) {
-      return failed("blocking unsafe modules");
+    Ref reasons = steal(PyDict_New());
+    for (const BlockedModule& b : module_policy(PY_MINOR_VERSION).block_in_sessions) {
+      if (!reasons || PyDict_SetItem(reasons.get(), text(b.name).get(), text(b.reason).get()) < 0) {
+        return failed("blocking unsafe modules");
+      }
     }
+    if (!call(block, {reasons.get()})) return failed("blocking unsafe modules");
   }
-  if (!call(block, {reasons.get()})) return failed("blocking unsafe modules");
   if (!call(install_stdio, {})) return failed("installing stdout/stderr");
-  if (!call(patch_threading, {})) return failed("making Thread.join interruptible");
-
   Ref builtins = borrow(PyEval_GetBuiltins());
   if (PyDict_SetItemString(builtins.get(), "display", display.get()) < 0) return failed("installing display()");
-  Ref sleep = steal(PyObject_GetAttrString(module.get(), "sleep"));
-  if (!sleep || !set_module_attr("time", "sleep", sleep.get())) return failed("installing time.sleep");
-  Ref frames = steal(PyObject_GetAttrString(module.get(), "current_frames"));
-  if (!frames || !set_module_attr("sys", "_current_frames", frames.get())) return failed("installing sys._current_frames");
+  if (sub) {
+    // Signals reach a main interpreter's blocking calls; a subinterpreter's
+    // waits are made interruptible here instead.
+    if (!call(patch_threading, {})) return failed("making Thread.join interruptible");
+    if (!call(isolate_environment, {})) return failed("giving the session its own environment");
+    Ref sleep = steal(PyObject_GetAttrString(module.get(), "sleep"));
+    if (!sleep || !set_module_attr("time", "sleep", sleep.get())) return failed("installing time.sleep");
+    Ref frames = steal(PyObject_GetAttrString(module.get(), "current_frames"));
+    if (!frames || !set_module_attr("sys", "_current_frames", frames.get())) {
+      return failed("installing sys._current_frames");
+    }
+  }
 
   // Warm the path every cell takes (the AST types are built on first use,
   // about 0.5 ms), so a session's first cell is as quick as its others.
@@ -144,12 +170,14 @@ PythonSession::~PythonSession() {
   if (!closed_) close(std::chrono::milliseconds(500));
 }
 
-RunOutcome PythonSession::run(std::string_view code, std::uint64_t token) {
+RunOutcome PythonSession::run(std::string_view code, std::uint64_t token,
+                              std::optional<std::chrono::milliseconds> time_limit) {
   Interpreter::Scope attached(*interp_);
   RunOutcome outcome;
   outcome.execution_count = ++count_;
   interrupts_.cell_started(token);
   const auto start = Clock::now();
+  if (time_limit) interrupts_.interrupt_at(token, start + *time_limit);
   Ref result = call(run_, {text(code).get(), Ref(steal(PyLong_FromLong(count_))).get()});
   interrupts_.cell_finished();
   outcome.duration_ms = ms_since(start);
@@ -158,15 +186,24 @@ RunOutcome PythonSession::run(std::string_view code, std::uint64_t token) {
     // Only an exception raised inside the runner itself (an interrupt that
     // landed between its statements, say) gets here.
     outcome.error = error_from_current_exception("running the cell");
-    return outcome;
+  } else {
+    PyObject* value = PyTuple_GET_ITEM(result.get(), 0);
+    PyObject* error = PyTuple_GET_ITEM(result.get(), 1);
+    outcome.defines_code = PyTuple_GET_ITEM(result.get(), 2) == Py_True;
+    if (error != Py_None) {
+      outcome.error = error_from_tuple(error);
+    } else if (value != Py_None) {
+      outcome.value = bundle_from_dict(value);
+    }
   }
-  PyObject* value = PyTuple_GET_ITEM(result.get(), 0);
-  PyObject* error = PyTuple_GET_ITEM(result.get(), 1);
-  outcome.defines_code = PyTuple_GET_ITEM(result.get(), 2) == Py_True;
-  if (error != Py_None) {
-    outcome.error = error_from_tuple(error);
-  } else if (value != Py_None) {
-    outcome.value = bundle_from_dict(value);
+  if (time_limit && interrupts_.timed_out() && outcome.error && outcome.error->type == "KeyboardInterrupt") {
+    // The deadline's interrupt is a KeyboardInterrupt like any other (only
+    // code that catches everything sees it); the result says what it was.
+    char seconds[32];
+    std::snprintf(seconds, sizeof seconds, "%g", std::chrono::duration<double>(*time_limit).count());
+    outcome.timed_out = true;
+    outcome.error->message = std::string("the cell ran past its time limit of ") + seconds + " s";
+    outcome.error->traceback += "(subcell: " + outcome.error->message + ")\n";
   }
   return outcome;
 }
@@ -224,6 +261,27 @@ void PythonSession::warm_up() {
   if (!call(warm_up_, {})) PyErr_Clear();
 }
 
+void PythonSession::update_environment(const std::map<std::string, std::optional<std::string>>& env) {
+  Interpreter::Scope attached(*interp_);
+  Ref changes = steal(PyDict_New());
+  for (const auto& [name, value] : env) {
+    Ref v = value ? text(*value) : borrow(Py_None);
+    if (!changes || !v || PyDict_SetItem(changes.get(), Ref(text(name)).get(), v.get()) < 0) break;
+  }
+  if (changes && !call(update_environment_, {changes.get()})) {
+    log::warn("setting the session's environment: " + error_from_current_exception("environment").message);
+  }
+  PyErr_Clear();
+}
+
+Status PythonSession::set_cwd(const std::string& dir) {
+  if (::chdir(dir.c_str()) != 0) {
+    return Error{0, "cannot change the working directory to '" + dir + "': " + std::strerror(errno)};
+  }
+  prepend_sys_path(dir);
+  return Ok{};
+}
+
 void PythonSession::prepend_sys_path(const std::string& dir) {
   Interpreter::Scope attached(*interp_);
   PyObject* path = PySys_GetObject("path");  // borrowed
@@ -246,6 +304,7 @@ CloseOutcome PythonSession::close(std::chrono::milliseconds grace) {
   complete_.reset();
   prelude_.reset();
   warm_up_.reset();
+  update_environment_.reset();
   return interp_->end(interrupts_, grace);
 }
 

@@ -1,5 +1,6 @@
 // PythonSession: one session's Python side, an interpreter with subcell's
-// runner installed, driven from the thread that created it.
+// runner installed, driven from the thread that created it: an own-GIL
+// subinterpreter, or the main interpreter of a process-isolated worker.
 //
 // Each call attaches to the interpreter for its duration and detaches
 // after, so threads the cells started run between cells. Failures of user
@@ -8,6 +9,7 @@
 #pragma once
 
 #include <chrono>
+#include <map>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -23,20 +25,30 @@
 
 namespace subcell::py {
 
+enum class InterpreterKind {
+  kSubinterpreter,  // own GIL, in a thread of the server (or a worker)
+  kMain,            // the main interpreter of a process-isolated worker, on its main thread
+};
+
 class PythonSession {
  public:
-  // Creates the interpreter on the calling thread and installs the runner,
-  // the session's stdout/stderr (into `io`), display(), the interruptible
-  // time.sleep and the module policy. `io` and `interrupts` must outlive
-  // the interpreter (if it is parked, forever).
-  static Result<std::unique_ptr<PythonSession>> create(SessionIo& io, InterruptTarget& interrupts);
+  // Creates the interpreter on the calling thread (kMain: adopts the main
+  // interpreter; the caller must be the main thread) and installs the
+  // runner, the session's stdout/stderr (into `io`) and display(); a
+  // subinterpreter also gets the interruptible time.sleep and joins, the
+  // replayed `site` and the module policy. `io` and `interrupts` must
+  // outlive the interpreter (if it is parked, forever).
+  static Result<std::unique_ptr<PythonSession>> create(SessionIo& io, InterruptTarget& interrupts,
+                                                       InterpreterKind kind = InterpreterKind::kSubinterpreter);
   ~PythonSession();
   PythonSession(const PythonSession&) = delete;
   PythonSession& operator=(const PythonSession&) = delete;
 
   // run(): the cell's (value, error) tuple. `token` identifies the run for
-  // interrupts.
-  RunOutcome run(std::string_view code, std::uint64_t token);
+  // interrupts; with a `time_limit` the cell is interrupted once it has
+  // run that long, and its KeyboardInterrupt says so.
+  RunOutcome run(std::string_view code, std::uint64_t token,
+                 std::optional<std::chrono::milliseconds> time_limit = std::nullopt);
   ResetOutcome reset();
   CompleteOutcome complete(std::string_view code, std::optional<std::size_t> cursor);
   // Set-up code (the pool's prelude), run outside __main__.
@@ -44,6 +56,18 @@ class PythonSession {
   // Pays ahead what a session's first multi-line cell would (warm pool).
   void warm_up();
   void prepend_sys_path(const std::string& dir);
+  // The session's working directory: chdir on this thread (whose fs
+  // context is the session's own, see Session) and first on sys.path.
+  Status set_cwd(const std::string& dir);
+  // Sets (or, for an empty value, removes) variables of the session's
+  // os.environ: the process's own in a main interpreter; in a
+  // subinterpreter the session's private environment, which the
+  // subprocesses it starts inherit.
+  void update_environment(const std::map<std::string, std::optional<std::string>>& env);
+  // The execution count the next cell gets is `count` + 1 (a session moved
+  // to a process keeps counting).
+  void set_execution_count(int count) { count_ = count; }
+  InterpreterKind kind() const { return kind_; }
 
   // Ends the interpreter (see Interpreter::end). Nothing else may be called after.
   CloseOutcome close(std::chrono::milliseconds grace);
@@ -51,13 +75,14 @@ class PythonSession {
   int execution_count() const { return count_; }
 
  private:
-  PythonSession(std::unique_ptr<Interpreter> interp, InterruptTarget& interrupts)
-      : interp_(std::move(interp)), interrupts_(interrupts) {}
+  PythonSession(std::unique_ptr<Interpreter> interp, InterruptTarget& interrupts, InterpreterKind kind)
+      : interp_(std::move(interp)), interrupts_(interrupts), kind_(kind) {}
   Status install(SessionIo& io);
 
   std::unique_ptr<Interpreter> interp_;
   InterruptTarget& interrupts_;
-  Ref run_, reset_, complete_, prelude_, warm_up_;  // the runner's functions
+  const InterpreterKind kind_;
+  Ref run_, reset_, complete_, prelude_, warm_up_, update_environment_;  // the runner's functions
   int count_ = 0;
   bool closed_ = false;
 };

@@ -371,39 +371,64 @@ def block_modules(reasons):
         sys.meta_path.insert(0, _BlockedModules(reasons))
 
 
-class _PatchThreadingOnImport:
-    """Makes threading.Thread.join() interruptible, once threading loads.
+class _PatchOnImport:
+    """Patches modules when they are first imported.
 
-    From CPython 3.13 a join waits in C with no way for an interrupt to
-    reach a subinterpreter (Py_MakePendingCalls serves only the main
-    interpreter); joining in short slices returns to bytecode, where the
-    interrupt lands. threading is patched when first imported, so sessions
-    that never use it do not pay for importing it.
+    Sessions that never import a module do not pay for importing it just to
+    patch it. Patches are functions of the module object; a module already
+    imported is patched at once.
     """
 
+    def __init__(self):
+        self.patches = {}
+
     def find_spec(self, name, path=None, target=None):
-        if name != "threading":
+        patches = self.patches.pop(name, None)
+        if patches is None:
             return None
+        spec = None
         for finder in sys.meta_path:
             if finder is self or not hasattr(finder, "find_spec"):
                 continue
             spec = finder.find_spec(name, path, target)
             if spec is not None:
                 break
-        else:
+        if spec is None or spec.loader is None or not hasattr(spec.loader, "exec_module"):
+            self.patches[name] = patches  # not found here: leave it to the import
             return None
-        sys.meta_path.remove(self)
         exec_module = spec.loader.exec_module
 
         def exec_then_patch(module):
             exec_module(module)
-            _slice_join(module.Thread)
+            for patch in patches:
+                patch(module)
 
         spec.loader.exec_module = exec_then_patch
         return spec
 
 
-def _slice_join(thread_class):
+_patcher = _PatchOnImport()
+
+
+def patch_on_import(name, patch):
+    module = sys.modules.get(name)
+    if module is not None:
+        patch(module)
+        return
+    _patcher.patches.setdefault(name, []).append(patch)
+    if _patcher not in sys.meta_path:
+        sys.meta_path.insert(0, _patcher)
+
+
+def _slice_join(threading):
+    """Makes threading.Thread.join() interruptible.
+
+    From CPython 3.13 a join waits in C with no way for an interrupt to
+    reach a subinterpreter (Py_MakePendingCalls serves only the main
+    interpreter); joining in short slices returns to bytecode, where the
+    interrupt lands.
+    """
+    thread_class = threading.Thread
     join = thread_class.join
 
     def interruptible_join(self, timeout=None):
@@ -419,10 +444,7 @@ def _slice_join(thread_class):
 
 
 def patch_threading():
-    if "threading" in sys.modules:
-        _slice_join(sys.modules["threading"].Thread)
-    else:
-        sys.meta_path.insert(0, _PatchThreadingOnImport())
+    patch_on_import("threading", _slice_join)
 
 
 def warm_up():

@@ -18,6 +18,7 @@ namespace subcell::py {
 namespace {
 
 std::atomic<bool> g_unclean{false};
+PyThreadState* g_main_thread_state = nullptr;
 
 std::string status_message(const PyStatus& status) {
   std::string msg = status.err_msg != nullptr ? status.err_msg : "unknown error";
@@ -32,17 +33,22 @@ std::string built_with_version() { return PY_VERSION; }
 void Runtime::mark_unclean() { g_unclean.store(true); }
 bool Runtime::unclean() { return g_unclean.load(); }
 
-Result<std::unique_ptr<Runtime>> Runtime::start() {
+void* Runtime::main_thread_state() { return g_main_thread_state; }
+
+Result<std::unique_ptr<Runtime>> Runtime::start(RuntimeOptions options) {
   if (Py_IsInitialized()) return Error{0, "CPython is already initialised in this process"};
   register_subcell_module();
 
   PyConfig config;
   PyConfig_InitPythonConfig(&config);
-  config.install_signal_handlers = 0;  // SIGINT belongs to the server, not to Python
+  const bool main_session = options.main_interpreter_session;
+  // In the server SIGINT belongs to the server, not to Python; in a process
+  // worker it is how a cell is interrupted, even inside a blocking call.
+  config.install_signal_handlers = main_session ? 1 : 0;
   config.parse_argv = 0;
-  // Sessions inherit this: they get site's results replayed instead
-  // (python/site_setup.h), which halves their creation time.
-  config.site_import = 0;
+  // Subinterpreter sessions inherit this: they get site's results replayed
+  // instead (python/site_setup.h), which halves their creation time.
+  config.site_import = main_session ? 1 : 0;
   // sys.executable is the interpreter subcell was built against, so that
   // `subprocess.run([sys.executable, "-m", "pip", ...])` in a cell works.
   const std::string executable = SUBCELL_PYTHON_EXECUTABLE;
@@ -61,9 +67,18 @@ Result<std::unique_ptr<Runtime>> Runtime::start() {
   rt->info_.version = std::to_string(PY_MAJOR_VERSION) + "." + std::to_string(PY_MINOR_VERSION) + "." +
                       std::to_string(PY_MICRO_VERSION);
   rt->info_.minor = PY_MINOR_VERSION;
-  rt->info_.own_gil = true;
+  rt->info_.own_gil = !main_session;
 
-  capture_site_setup();
+  if (!main_session) capture_site_setup();
+  if (main_session) {
+    // A crashing cell leaves its Python traceback on stderr, which the
+    // server quotes in session/crashed.
+    PyObject* fh = PyImport_ImportModule("faulthandler");
+    PyObject* ok = fh != nullptr ? PyObject_CallMethod(fh, "enable", nullptr) : nullptr;
+    if (ok == nullptr) PyErr_Clear();
+    Py_XDECREF(ok);
+    Py_XDECREF(fh);
+  }
   for (std::string_view name : module_policy(PY_MINOR_VERSION).preimport_in_main) {
     PyObject* m = PyImport_ImportModule(std::string(name).c_str());
     if (m == nullptr) {
@@ -73,14 +88,14 @@ Result<std::unique_ptr<Runtime>> Runtime::start() {
     Py_XDECREF(m);
   }
   install_wakeup_signal();
-  rt->main_thread_state_ = PyEval_SaveThread();
+  g_main_thread_state = PyEval_SaveThread();
   return rt;
 }
 
 bool Runtime::finalize() {
   if (finalized_) return true;
   if (unclean() || !module_policy(PY_MINOR_VERSION).finalize_is_safe) return false;
-  PyEval_RestoreThread(static_cast<PyThreadState*>(main_thread_state_));
+  PyEval_RestoreThread(g_main_thread_state);
   const int rc = Py_FinalizeEx();
   finalized_ = true;
   return rc == 0;

@@ -16,14 +16,27 @@ struct RuntimeInfo {
   bool own_gil = false;  // sessions get a GIL of their own (PEP 684)
 };
 
+struct RuntimeOptions {
+  // A process-isolated worker: its one session runs in the main
+  // interpreter, on the main thread, with CPython's own signal handlers
+  // (SIGINT raises KeyboardInterrupt), `site` imported for real, and
+  // faulthandler, fork and every extension module available.
+  bool main_interpreter_session = false;
+};
+
 // The CPython version subcell was built against, e.g. "3.13.0".
 std::string built_with_version();
 
 class Runtime {
  public:
-  // Initialises CPython (no signal handlers: the embedder owns signals),
-  // pre-imports what the module policy says, and releases the GIL.
-  static Result<std::unique_ptr<Runtime>> start();
+  // Initialises CPython (no signal handlers: the embedder owns signals,
+  // unless options.main_interpreter_session), pre-imports what the module
+  // policy says, and releases the GIL. Call on the main thread.
+  static Result<std::unique_ptr<Runtime>> start(RuntimeOptions options = {});
+
+  // The main interpreter's thread state (a PyThreadState*), released by
+  // start(): what a main-interpreter session attaches to, on the main thread.
+  static void* main_thread_state();
   ~Runtime();
   Runtime(const Runtime&) = delete;
   Runtime& operator=(const Runtime&) = delete;
@@ -42,7 +55,6 @@ class Runtime {
  private:
   Runtime() = default;
   RuntimeInfo info_;
-  void* main_thread_state_ = nullptr;
   bool finalized_ = false;
 };
 

@@ -1,6 +1,9 @@
 #include "python/subcell_module.h"
 
+#include <stdlib.h>
+
 #include <cmath>
+#include <mutex>
 
 #include "python/convert.h"
 #include "python/ref.h"
@@ -47,6 +50,9 @@ ModuleState* bound_state(PyObject* module) {
 bool raise_interrupt(ModuleState* st) {
   if (st->interrupts->on_cell_thread()) {
     if (!st->interrupts->consume()) return false;
+    // In a main-interpreter session the SIGINT that woke the wait raises
+    // it (once); in a subinterpreter this checks nothing.
+    if (PyErr_CheckSignals() < 0) return true;
     PyErr_SetNone(PyExc_KeyboardInterrupt);
   } else {
     PyErr_SetNone(PyExc_SystemExit);  // the session is closing: helper threads end
@@ -155,12 +161,30 @@ PyObject* current_frames(PyObject* /*module*/, PyObject* /*unused*/) {
   return result.release();
 }
 
+// time.tzset() of a session: the timezone is the process's (C's tzname),
+// so the session's TZ is applied to the process environment first.
+PyObject* set_process_timezone(PyObject* /*module*/, PyObject* arg) {
+  static std::mutex mutex;
+  std::lock_guard lock(mutex);
+  if (arg == Py_None) {
+    ::unsetenv("TZ");
+  } else if (PyUnicode_Check(arg)) {
+    const char* tz = PyUnicode_AsUTF8(arg);
+    if (tz == nullptr) return nullptr;
+    ::setenv("TZ", tz, 1);
+  } else {
+    return PyErr_Format(PyExc_TypeError, "TZ must be a str or None, not %.100s", Py_TYPE(arg)->tp_name);
+  }
+  Py_RETURN_NONE;
+}
+
 PyMethodDef kMethods[] = {
     {"write_stdout", write_stdout, METH_O, "Write text to the session's stdout."},
     {"write_stderr", write_stderr, METH_O, "Write text to the session's stderr."},
     {"emit_display", emit_display, METH_O, "Send a MIME bundle {mime: str} to the client."},
     {"sleep", sleep, METH_O, "time.sleep, interruptible by the session."},
     {"current_frames", current_frames, METH_NOARGS, "sys._current_frames for this interpreter only."},
+    {"set_process_timezone", set_process_timezone, METH_O, "Sets the process's TZ (for time.tzset)."},
     {nullptr, nullptr, 0, nullptr},
 };
 

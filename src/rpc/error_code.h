@@ -16,6 +16,7 @@ enum ErrorCode : int {
   kUnknownSession = -32010,
   kSessionExists = -32011,
   kSessionStartFailed = -32012,
+  kSessionCrashed = -32013,
 };
 
 }  // namespace subcell::rpc

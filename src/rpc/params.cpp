@@ -25,6 +25,11 @@ void ParamReader::fail(std::string_view key, std::string_view problem) {
   if (!error_) error_ = method_ + ": " + prefix_ + "." + std::string(key) + ": " + std::string(problem);
 }
 
+bool ParamReader::absorb(const ParamReader& nested) {
+  if (nested.error_ && !error_) error_ = nested.error_;
+  return !nested.error_;
+}
+
 bool ParamReader::required(std::string_view key, std::string& out) {
   const Json* v = find(key);
   if (error_) return false;
@@ -69,6 +74,14 @@ bool ParamReader::optional(std::string_view key, std::optional<bool>& out) {
   if (v == nullptr || v->is_null()) return !error_;
   if (!v->is_boolean()) return type_error(key, "a boolean");
   out = v->get<bool>();
+  return true;
+}
+
+bool ParamReader::optional(std::string_view key, std::optional<double>& out) {
+  const Json* v = find(key);
+  if (v == nullptr || v->is_null()) return !error_;
+  if (!v->is_number()) return type_error(key, "a number");
+  out = v->get<double>();
   return true;
 }
 

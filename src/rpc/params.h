@@ -24,10 +24,13 @@ class ParamReader {
   bool optional(std::string_view key, std::optional<std::string>& out);
   bool optional(std::string_view key, std::optional<std::int64_t>& out);
   bool optional(std::string_view key, std::optional<bool>& out);
+  bool optional(std::string_view key, std::optional<double>& out);  // any JSON number
   bool optional(std::string_view key, std::optional<Json>& out);  // any JSON value, null included
 
   // Records a constraint violation found by the caller.
   void fail(std::string_view key, std::string_view problem);
+  // Takes over the error of a reader of a nested object; false if it had one.
+  bool absorb(const ParamReader& nested);
 
   bool ok() const { return !error_; }
   const Json& object() const { return *params_; }

@@ -1,7 +1,15 @@
 // The method table of `subcell serve` and one handler per method. Params
 // are decoded by protocol/protocol_json; a decode failure is the reply.
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
 #include "protocol/protocol_json.h"
 #include "rpc/error_code.h"
+#include "server/remote_session.h"
 #include "server/server.h"
 #include "support/log.h"
 #include "version.h"
@@ -9,6 +17,34 @@
 namespace subcell {
 
 using rpc::Json;
+
+namespace {
+
+bool is_directory(const std::string& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+// The process-isolated worker's data size (heap, anonymous mappings): an
+// allocation past it fails with MemoryError instead of the machine's OOM
+// killer ending the worker.
+Status apply_memory_limit(std::int64_t mb) {
+  struct rlimit limit {};
+  limit.rlim_cur = limit.rlim_max = static_cast<rlim_t>(mb) * 1024 * 1024;
+  if (::setrlimit(RLIMIT_DATA, &limit) != 0) {
+    return Error{0, std::string("cannot set the memory limit: ") + std::strerror(errno)};
+  }
+  return Ok{};
+}
+
+protocol::Limits merged(const protocol::Limits& defaults, const protocol::Limits& asked) {
+  protocol::Limits out = defaults;
+  if (asked.memory_mb) out.memory_mb = asked.memory_mb;
+  if (asked.cell_timeout_seconds) out.cell_timeout_seconds = asked.cell_timeout_seconds;
+  return out;
+}
+
+}  // namespace
 
 void Server::bind_methods() {
   using Handler = void (Server::*)(const Json&, rpc::Reply);
@@ -35,21 +71,45 @@ void Server::on_initialize(const Json& params, rpc::Reply reply) {
   if (!p->client.empty()) log::info("client: " + p->client);
   sessions_->configure_pool(p->pool_size ? static_cast<std::size_t>(*p->pool_size) : options_.pool_size,
                             p->prelude.value_or(options_.prelude));
+  if (p->isolation) options_.isolation = *p->isolation;
+  if (p->interpreters_in_workers) options_.interpreters_in_workers = *p->interpreters_in_workers;
+  if (p->limits.memory_mb) options_.limits.memory_mb = p->limits.memory_mb;
+  if (p->limits.cell_timeout_seconds) options_.limits.cell_timeout_seconds = p->limits.cell_timeout_seconds;
+  configure_workers(*p);
   reply(Json{
       {"serverInfo", {{"name", "subcell"}, {"version", kSubcellVersion}}},
       {"python", {{"version", python_.version}, {"ownGil", python_.own_gil}}},
-      {"capabilities",
-       {{"interrupt", {{"bytecode", true}, {"sleep", true}, {"lockWaits", true}, {"blockingCalls", false}}},
-        {"display", true},
-        {"reset", true},
-        {"complete", true}}},
+      {"capabilities", capabilities()},
       {"limits", {{"maxMessageBytes", options_.max_message_bytes}, {"outputChannelBytes", options_.output_channel_bytes}}},
   });
+}
+
+Json Server::capabilities() const {
+  // What an interrupt reaches depends on where the session runs: signals
+  // reach a process session's blocking calls, never a subinterpreter's.
+  const Json interpreter_interrupt{{"bytecode", true}, {"sleep", true}, {"lockWaits", true}, {"blockingCalls", false}};
+  const Json process_interrupt{{"bytecode", true}, {"sleep", true}, {"lockWaits", true}, {"blockingCalls", true}};
+  Json caps{{"interrupt", interpreter_interrupt}, {"display", true}, {"reset", true}, {"complete", true}};
+  if (options_.role == ServerRole::kServer) {
+    caps["isolation"] = Json{
+        {"modes", {"interpreter", "process", "auto"}},
+        {"default", protocol::isolation_name(options_.isolation)},
+        {"interpreterHost", options_.interpreters_in_workers ? "workers" : "server"},
+        {"interpreter", {{"interrupt", interpreter_interrupt}, {"memoryLimit", false}, {"cellTimeout", true}}},
+        {"process", {{"interrupt", process_interrupt}, {"memoryLimit", true}, {"cellTimeout", true}}},
+    };
+  }
+  return caps;
+}
+
+protocol::Isolation Server::own_isolation() const {
+  return options_.role == ServerRole::kProcessWorker ? protocol::Isolation::kProcess : protocol::Isolation::kInterpreter;
 }
 
 void Server::on_shutdown(const Json&, rpc::Reply reply) {
   shutdown_received_ = true;
   cancel_jobs(sessions_->close_all(), "the server is shutting down");
+  if (workers_) workers_->stop_all(static_cast<std::uint64_t>(options_.close_grace.count()) + 1000);
   shutdown_reply_.emplace(std::move(reply));
   maybe_finish();
 }
@@ -61,32 +121,93 @@ Result<Session*> Server::open_session(const std::string& id) {
   return Error{rpc::kUnknownSession, "no open session '" + id + "'"};
 }
 
+bool Server::id_in_use(const std::string& id) const { return sessions_->find(id) != nullptr || remote_.count(id) != 0; }
+
+std::string Server::new_session_id() {
+  std::string id;
+  do {
+    id = "s" + std::to_string(next_auto_id_++);
+  } while (id_in_use(id));
+  return id;
+}
+
 void Server::on_session_open(const Json& params, rpc::Reply reply) {
   auto p = protocol::decode_session_open(params);
   if (!p) return reply(p.error());
-  auto opened = sessions_->open(*p);
+  std::string id = p->open.id ? *p->open.id : new_session_id();
+  if (id_in_use(id)) return reply(Error{rpc::kSessionExists, "session/open: a session with id '" + id + "' is already open"});
+  if (p->open.cwd && !is_directory(*p->open.cwd)) {
+    return reply(Error{rpc::kInvalidParams, "session/open: cwd '" + *p->open.cwd + "' is not a directory"});
+  }
+  if (options_.role != ServerRole::kServer) {
+    // A worker hosts what the server placed in it.
+    return open_local(std::move(id), std::move(*p), p->limits, false, std::move(reply));
+  }
+  const protocol::Isolation isolation = p->isolation.value_or(options_.isolation);
+  protocol::Limits limits = merged(options_.limits, p->limits);
+  if (isolation != protocol::Isolation::kProcess) {
+    if (p->limits.memory_mb) {
+      return reply(Error{rpc::kInvalidParams,
+                         "session/open: params.limits.memoryMB: a memory limit needs isolation \"process\" "
+                         "(interpreter sessions share the server's memory)"});
+    }
+    limits.memory_mb.reset();
+  }
+  switch (isolation) {
+    case protocol::Isolation::kProcess: return open_remote(WorkerKind::kProcess, std::move(id), *p, limits, std::move(reply));
+    case protocol::Isolation::kInterpreter:
+      if (options_.interpreters_in_workers) {
+        return open_remote(WorkerKind::kInterpreters, std::move(id), *p, limits, std::move(reply));
+      }
+      return open_local(std::move(id), std::move(*p), limits, false, std::move(reply));
+    case protocol::Isolation::kAuto: return open_local(std::move(id), std::move(*p), limits, true, std::move(reply));
+  }
+}
+
+void Server::open_local(std::string id, protocol::SessionOpenParams params, protocol::Limits limits,
+                        bool auto_isolation, rpc::Reply reply) {
+  if (options_.role == ServerRole::kProcessWorker && limits.memory_mb) {
+    if (Status s = apply_memory_limit(*limits.memory_mb); !s) {
+      return reply(Error{rpc::kSessionStartFailed, "session/open: " + s.error().message});
+    }
+  }
+  OpenOptions open = params.open;
+  open.id = id;
+  if (limits.cell_timeout_seconds) {
+    open.cell_time_limit = std::chrono::milliseconds(static_cast<std::int64_t>(*limits.cell_timeout_seconds * 1000.0));
+  }
+  auto opened = sessions_->open(open);
   if (!opened) {
-    const int code = opened.error().code == SessionManager::kIdInUse ? rpc::kSessionExists : rpc::kInvalidParams;
+    const int code = opened.error().code == SessionManager::kIdInUse     ? rpc::kSessionExists
+                     : opened.error().code == SessionManager::kNoRoom   ? rpc::kSessionStartFailed
+                                                                         : rpc::kInvalidParams;
     return reply(Error{code, "session/open: " + opened.error().message});
   }
   Session& session = *opened->session;
+  local_info_[session.serial] = LocalInfo{std::move(params), limits, auto_isolation};
   if (opened->pooled) {
     // Refill once the new session's first cells had the machine to
     // themselves (an interpreter takes a core for a few ms to build).
     uv_timer_start(
-        pool_timer_.get(), [](uv_timer_t* t) { static_cast<Server*>(t->data)->sessions_->refill_pool(); },
+        pool_timer_.get(),
+        [](uv_timer_t* t) {
+          auto* self = static_cast<Server*>(t->data);
+          self->sessions_->refill_pool();
+          if (self->workers_) self->workers_->refill_pool();
+        },
         kPoolRefillDelay.count(), 0);
   }
   if (session.state() == SessionState::kStarting) {
     opening_.emplace(session.serial, std::make_pair(std::move(reply), opened->pooled));  // answered on SessionReady
   } else {
-    reply(protocol::encode_opened(session.id, opened->pooled));
+    reply(protocol::encode_opened(session.id, opened->pooled, own_isolation(), ::getpid()));
   }
 }
 
 void Server::on_session_close(const Json& params, rpc::Reply reply) {
   auto p = protocol::decode_session(params, "session/close");
   if (!p) return reply(p.error());
+  if (RemoteSession* remote = find_remote(p->session)) return close_remote(*remote, std::move(reply));
   auto session = open_session(p->session);
   if (!session) return reply(session.error());
   auto cancelled = sessions_->close(**session);
@@ -94,11 +215,12 @@ void Server::on_session_close(const Json& params, rpc::Reply reply) {
   closing_.emplace((*session)->serial, PendingClose{std::move(reply), static_cast<int>(cancelled.size())});
 }
 
-void Server::on_session_list(const Json&, rpc::Reply reply) { reply(protocol::encode_list(sessions_->list())); }
+void Server::on_session_list(const Json&, rpc::Reply reply) { list_sessions(std::move(reply)); }
 
 void Server::on_session_reset(const Json& params, rpc::Reply reply) {
   auto p = protocol::decode_session(params, "session/reset");
   if (!p) return reply(p.error());
+  if (RemoteSession* remote = find_remote(p->session)) return forward_reply(*remote, "session/reset", params, std::move(reply));
   auto session = open_session(p->session);
   if (!session) return reply(session.error());
   const JobId id = Session::next_job_id();
@@ -108,6 +230,7 @@ void Server::on_session_reset(const Json& params, rpc::Reply reply) {
 void Server::on_cell_run(const Json& params, rpc::Reply reply) {
   auto p = protocol::decode_cell_run(params);
   if (!p) return reply(p.error());
+  if (RemoteSession* remote = find_remote(p->session)) return forward_reply(*remote, "cell/run", params, std::move(reply), true);
   auto session = open_session(p->session);
   if (!session) return reply(session.error());
   const JobId id = Session::next_job_id();
@@ -119,6 +242,9 @@ void Server::on_cell_run(const Json& params, rpc::Reply reply) {
 void Server::on_cell_complete(const Json& params, rpc::Reply reply) {
   auto p = protocol::decode_cell_complete(params);
   if (!p) return reply(p.error());
+  if (RemoteSession* remote = find_remote(p->session)) {
+    return forward_reply(*remote, "cell/complete", params, std::move(reply));
+  }
   auto session = open_session(p->session);
   if (!session) return reply(session.error());
   const JobId id = Session::next_job_id();
@@ -139,6 +265,9 @@ void Server::submit(Session& session, Job job, JobId id, rpc::Reply reply, bool 
 void Server::on_cell_interrupt(const Json& params, rpc::Reply reply) {
   auto p = protocol::decode_cell_interrupt(params);
   if (!p) return reply(p.error());
+  if (RemoteSession* remote = find_remote(p->session)) {
+    return forward_reply(*remote, "cell/interrupt", params, std::move(reply));
+  }
   auto found = open_session(p->session);
   if (!found) return reply(found.error());
   Session& session = **found;
@@ -172,7 +301,9 @@ void Server::on_cancel_request(const Json& params) {
     log::warn(p.error().message);
     return;
   }
-  auto by_request = job_by_request_.find(rpc::dump(p->id));
+  const std::string key = rpc::dump(p->id);
+  if (cancel_remote(key)) return;
+  auto by_request = job_by_request_.find(key);
   if (by_request == job_by_request_.end()) return;  // answered already, or not a job
   const JobId id = by_request->second;
   auto job = jobs_.find(id);

@@ -1,8 +1,10 @@
 #include "server/server.h"
 
 #include <signal.h>
+#include <unistd.h>
 
 #include "protocol/protocol_json.h"
+#include "server/remote_session.h"
 #include "rpc/error_code.h"
 #include "support/log.h"
 #include "support/spin.h"
@@ -24,6 +26,7 @@ Server::Server(const py::RuntimeInfo& python, ServerOptions options)
     : python_(python), options_(std::move(options)), dispatcher_(*this) {
   uv_loop_init(&loop_);
   SessionOptions so;
+  so.kind = options_.role == ServerRole::kProcessWorker ? py::InterpreterKind::kMain : py::InterpreterKind::kSubinterpreter;
   so.channel_bytes = options_.output_channel_bytes;
   so.close_grace = options_.close_grace;
   sessions_ = std::make_unique<SessionManager>(*this, so);
@@ -38,6 +41,7 @@ Server::~Server() {
     accepting_wakes_ = false;
   }
   sessions_.reset();
+  workers_.reset();  // kills any worker still running
   transport_.reset();
   // Closing the loop needs every handle's close callback to have run.
   while (uv_loop_close(&loop_) == UV_EBUSY) uv_run(&loop_, UV_RUN_NOWAIT);
@@ -52,7 +56,12 @@ int Server::run(int in_fd, int out_fd) {
     timer->mark_initialized();
     timer->get()->data = this;
   }
+  if (options_.role == ServerRole::kServer) workers_ = std::make_unique<WorkerSupervisor>(&loop_, *this);
+  // A worker leaves signals to its Python (SIGINT interrupts its cell) and
+  // to its parent (which kills it); only the client's server handles them.
+  const bool own_signals = options_.role == ServerRole::kServer;
   for (auto [handle, signum] : {std::pair{&sigterm_, SIGTERM}, std::pair{&sigint_, SIGINT}}) {
+    if (!own_signals) break;
     uv_signal_init(&loop_, handle->get());
     handle->mark_initialized();
     handle->get()->data = this;
@@ -175,7 +184,10 @@ void Server::schedule_drain(std::chrono::milliseconds delay) {
       static_cast<std::uint64_t>(delay.count()), 0);
 }
 
-void Server::on_writable() { drain_dirty(false); }
+void Server::on_writable() {
+  pause_workers(false);
+  drain_dirty(false);
+}
 
 void Server::drain_dirty(bool urgent_only) {
   if (!transport_) return;
@@ -200,6 +212,7 @@ void Server::drain_dirty(bool urgent_only) {
     }
   }
   transport_->uncork();
+  if (transport_->above_high_water()) pause_workers(true);
   if (more) schedule_drain(std::chrono::milliseconds(0));
 }
 
@@ -232,6 +245,7 @@ bool Server::handle(Session& session, SessionEvent& event) {
       it->second.reply(protocol::encode_close(closed->outcome, it->second.cancelled_cells));
       closing_.erase(it);
     }
+    local_info_.erase(session.serial);
     sessions_->reap(session);  // `session` is gone after this
     maybe_finish();
     return false;
@@ -250,7 +264,7 @@ void Server::on_session_ready(Session& session, const SessionReady& ready) {
     cancel_jobs(cancelled, "the session could not start");
     return;
   }
-  reply(protocol::encode_opened(session.id, pooled));
+  reply(protocol::encode_opened(session.id, pooled, own_isolation(), ::getpid()));
 }
 
 void Server::on_job_done(JobDone& done) {
@@ -279,6 +293,7 @@ void Server::begin_exit(int code) {
   exiting_ = true;
   exit_code_ = code;
   cancel_jobs(sessions_->close_all(), "the server is exiting");
+  if (workers_) workers_->stop_all(static_cast<std::uint64_t>(options_.close_grace.count()));
   uv_timer_start(
       exit_timer_.get(), [](uv_timer_t* t) { from(reinterpret_cast<uv_handle_t*>(t))->finish(); },
       static_cast<std::uint64_t>((options_.close_grace + kFlushGrace).count()), 0);
@@ -286,11 +301,12 @@ void Server::begin_exit(int code) {
 }
 
 void Server::maybe_finish() {
-  if (shutdown_reply_ && sessions_->all_closed()) {
+  const bool all_closed = sessions_->all_closed() && workers_idle();
+  if (shutdown_reply_ && all_closed) {
     (*shutdown_reply_)(rpc::Json(nullptr));
     shutdown_reply_.reset();
   }
-  if (!exiting_ || !sessions_->all_closed()) return;
+  if (!exiting_ || !all_closed) return;
   if (transport_ && transport_->queued_bytes() > 0) {
     // Let the last replies reach the client; on_writable does not fire for
     // small queues, so poll the queue briefly.
@@ -308,6 +324,8 @@ void Server::finish() {
   // Whatever is still owed is answered now (Reply's destructor says the
   // request was dropped), then the output gets a moment to drain.
   jobs_.clear();
+  forwarded_.clear();
+  forwarded_by_request_.clear();
   opening_.clear();
   closing_.clear();
   shutdown_reply_.reset();

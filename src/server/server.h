@@ -1,12 +1,22 @@
-// Server: `subcell serve`. Wires the stdio transport, the JSON-RPC
-// dispatcher and the session engine together on one libuv loop.
+// Server: `subcell serve`, and the same server inside `subcell worker`.
+// Wires a transport, the JSON-RPC dispatcher and the session engine
+// together on one libuv loop.
+//
+// Sessions live where their isolation puts them: interpreter sessions in
+// this process's SessionManager (or in a recycled worker), process
+// sessions in a worker process of their own (workers/). For sessions in a
+// worker the server is a router: it forwards their requests, passes their
+// notifications on unchanged and turns a worker's death into
+// `session/crashed` (remote.cpp). A worker runs this same class in a
+// worker role, hosting the sessions it is sent.
 //
 // Threads: the loop thread (the caller of run()) owns every uv handle, the
-// transport, the dispatcher and the SessionManager. Session threads only
-// touch the wake queue (a mutex and uv_async_send); the loop then drains
-// their channels, turning events into notifications and replies. Output is
-// drained a few milliseconds late to coalesce it, results at once, and not
-// at all while the client is not reading (backpressure).
+// transport, the dispatcher, the SessionManager and the workers. Session
+// threads only touch the wake queue (a mutex and uv_async_send); the loop
+// then drains their channels, turning events into notifications and
+// replies. Output is drained a few milliseconds late to coalesce it,
+// results at once, and not at all while the client is not reading
+// (backpressure, which reaches workers by not reading them either).
 #pragma once
 
 #include <uv.h>
@@ -14,6 +24,8 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -21,25 +33,45 @@
 #include <unordered_map>
 #include <vector>
 
+#include "protocol/protocol_json.h"
 #include "python/runtime.h"
 #include "rpc/dispatcher.h"
 #include "sessions/session_manager.h"
 #include "support/spin.h"
 #include "support/uv_handle.h"
 #include "transport/stdio_transport.h"
+#include "workers/supervisor.h"
 
 namespace subcell {
 
+enum class ServerRole {
+  kServer,             // `subcell serve`: the client's server
+  kProcessWorker,      // `subcell worker --process`: one session, in the main interpreter
+  kInterpreterWorker,  // `subcell worker --interpreters`: interpreter sessions placed out of the server
+};
+
 struct ServerOptions {
+  ServerRole role = ServerRole::kServer;
   std::size_t max_message_bytes = FrameDecoder::kDefaultMaxBody;
   std::size_t output_channel_bytes = 1u << 20;
   std::size_t pool_size = 1;
   std::string prelude;
   std::chrono::milliseconds close_grace{2000};
   std::chrono::milliseconds coalesce{2};
+  // Placement (kServer only).
+  std::string self_binary;  // this executable, started as `subcell worker`
+  protocol::Isolation isolation = protocol::Isolation::kInterpreter;  // session/open's default
+  std::size_t process_pool_size = 1;
+  bool interpreters_in_workers = false;
+  std::size_t recycle_after_sessions = 500;
+  std::size_t recycle_after_mb = 1024;
+  protocol::Limits limits;  // session/open's defaults
 };
 
-class Server final : public SessionListener, public rpc::Outgoing, public StdioTransport::Handler {
+class Server final : public SessionListener,
+                     public rpc::Outgoing,
+                     public StdioTransport::Handler,
+                     public WorkerListener {
  public:
   Server(const py::RuntimeInfo& python, ServerOptions options);
   ~Server() override;
@@ -58,6 +90,10 @@ class Server final : public SessionListener, public rpc::Outgoing, public StdioT
   void on_input_end() override;
   void on_writable() override;
   void on_frames_done() override;
+  // WorkerListener: loop thread.
+  void on_worker_response(Worker& worker, std::int64_t id, rpc::Json response) override;
+  void on_worker_notification(Worker& worker, std::string_view method, std::string body) override;
+  void on_worker_exit(Worker& worker, const WorkerExit& exit) override;
 
  private:
   struct PendingJob {
@@ -71,6 +107,15 @@ class Server final : public SessionListener, public rpc::Outgoing, public StdioT
     rpc::Reply reply;
     int cancelled_cells;
   };
+  // What the server keeps of a local session beyond the engine's Session.
+  struct LocalInfo {
+    protocol::SessionOpenParams params;  // as opened, for a move to a process
+    protocol::Limits limits;
+    bool auto_isolation = false;
+  };
+  struct RemoteSession;
+  struct Forwarded;
+  using Done = std::function<void(Result<rpc::Json>)>;
 
   // handlers.cpp: the method table and one handler per method.
   void bind_methods();
@@ -86,6 +131,12 @@ class Server final : public SessionListener, public rpc::Outgoing, public StdioT
   void on_cancel_request(const rpc::Json& params);
   void on_exit(const rpc::Json& params);
   Result<Session*> open_session(const std::string& id);
+  bool id_in_use(const std::string& id) const;
+  std::string new_session_id();
+  void open_local(std::string id, protocol::SessionOpenParams params, protocol::Limits limits, bool auto_isolation,
+                  rpc::Reply reply);
+  rpc::Json capabilities() const;
+  protocol::Isolation own_isolation() const;
   void submit(Session& session, Job job, JobId id, rpc::Reply reply, bool is_cell, CellTag cell);
   void cancel_jobs(const std::vector<JobId>& ids, const std::string& why);
 
@@ -100,6 +151,27 @@ class Server final : public SessionListener, public rpc::Outgoing, public StdioT
   void on_session_ready(Session& session, const SessionReady& ready);
   void send_raw(std::string body);
 
+  // remote.cpp: sessions in worker processes.
+  void configure_workers(const protocol::InitializeParams& p);
+  void open_remote(WorkerKind kind, std::string id, const protocol::SessionOpenParams& params,
+                   const protocol::Limits& limits, rpc::Reply reply);
+  RemoteSession* find_remote(const std::string& id);
+  // Sends `method` to the session's worker; `done` gets its answer, or an
+  // error if the worker dies first. `client_id` is the client's request id
+  // ($/cancelRequest finds the forwarded request by it).
+  void forward(RemoteSession& session, std::string_view method, rpc::Json params, Done done,
+               const rpc::Json& client_id = nullptr, bool is_cell = false);
+  void forward_reply(RemoteSession& session, std::string_view method, const rpc::Json& params, rpc::Reply reply,
+                     bool is_cell = false);
+  void close_remote(RemoteSession& session, rpc::Reply reply);
+  void remove_remote(const std::string& id);
+  bool cancel_remote(const std::string& request_key);
+  void list_sessions(rpc::Reply reply);
+  void on_remote_cell_started(RemoteSession& session);
+  void on_remote_cell_done(RemoteSession& session, std::int64_t id);
+  void pause_workers(bool paused);
+  bool workers_idle() const;
+
   // server.cpp: leaving.
   void begin_exit(int code);
   void maybe_finish();
@@ -109,7 +181,7 @@ class Server final : public SessionListener, public rpc::Outgoing, public StdioT
   static constexpr std::chrono::milliseconds kPoolRefillDelay{20};
 
   const py::RuntimeInfo python_;
-  const ServerOptions options_;
+  ServerOptions options_;  // initialize may change the placement defaults
   uv_loop_t loop_{};
   UvHandle<uv_async_t> wake_;
   UvHandle<uv_timer_t> coalesce_timer_;
@@ -120,6 +192,13 @@ class Server final : public SessionListener, public rpc::Outgoing, public StdioT
   std::unique_ptr<StdioTransport> transport_;
   rpc::Dispatcher dispatcher_;
   std::unique_ptr<SessionManager> sessions_;
+  std::unordered_map<std::uint64_t, LocalInfo> local_info_;  // by Session::serial
+  std::unique_ptr<WorkerSupervisor> workers_;
+  std::unordered_map<std::string, std::unique_ptr<RemoteSession>> remote_;
+  std::map<std::pair<std::uint64_t, std::int64_t>, std::unique_ptr<Forwarded>> forwarded_;  // (worker, its id)
+  std::unordered_map<std::string, std::pair<std::uint64_t, std::int64_t>> forwarded_by_request_;
+  bool workers_paused_ = false;
+  std::uint64_t next_auto_id_ = 1;
 
   std::mutex wake_mutex_;  // guards wakes_ and accepting_wakes_
   std::vector<std::pair<std::uint64_t, bool>> wakes_;

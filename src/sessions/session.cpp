@@ -1,8 +1,13 @@
 #include "sessions/session.h"
 
-#include "python/python_session.h"
-#include "support/spin.h"
+#include <sched.h>
+
+#include <cerrno>
+#include <cstring>
+
 #include "support/log.h"
+#include "support/main_thread.h"
+#include "support/spin.h"
 
 namespace subcell {
 
@@ -20,8 +25,27 @@ Session::Session(SessionListener& listener, SessionOptions options)
       listener_(listener),
       options_(std::move(options)),
       channel_(options_.channel_bytes),
-      sink_(*this, channel_, listener),
-      thread_([this] { main(); }) {}
+      sink_(*this, channel_, listener) {
+  if (options_.cell_time_limit) cell_time_limit_ms_.store(options_.cell_time_limit->count());
+  if (options_.kind == py::InterpreterKind::kSubinterpreter) {
+    thread_ = std::thread([this] { main(); });
+    return;
+  }
+  // The main interpreter lives on the main thread. The promise outlives
+  // this object if need be: the posted function owns it.
+  auto done = std::make_shared<std::promise<void>>();
+  main_thread_done_ = done->get_future();
+  if (!MainThread::post([this, done] {
+        main();
+        done->set_value();
+      })) {
+    done->set_value();
+  }
+}
+
+void Session::set_cell_time_limit(std::optional<std::chrono::milliseconds> limit) {
+  cell_time_limit_ms_.store(limit ? std::max<std::int64_t>(1, limit->count()) : 0);
+}
 
 Session::~Session() {
   begin_close();
@@ -30,6 +54,7 @@ Session::~Session() {
 
 void Session::join() {
   if (thread_.joinable()) thread_.join();
+  if (main_thread_done_.valid()) main_thread_done_.wait();
 }
 
 bool Session::submit(Job job) {
@@ -98,7 +123,13 @@ std::vector<JobId> Session::begin_close() {
 }
 
 void Session::main() {
-  auto python = py::PythonSession::create(sink_, interrupts_);
+#ifdef __linux__
+  if (options_.kind == py::InterpreterKind::kSubinterpreter && ::unshare(CLONE_FS) != 0) {
+    log::warn(std::string("unshare(CLONE_FS) failed, the session shares the process's working directory: ") +
+              std::strerror(errno));
+  }
+#endif
+  auto python = py::PythonSession::create(sink_, interrupts_, options_.kind);
   if (!python) {
     log::error(python.error().message);
     sink_.post(SessionReady{python.error().message});
@@ -156,7 +187,9 @@ void Session::run_job(py::PythonSession& py, Job& job) {
     sink_.set_cell(cell);
     // Not urgent: a quick cell's result carries it out in the same write.
     sink_.post(CellStarted{cell}, OutputSink::Wake::kSoon);
-    RunOutcome outcome = py.run(run->code, run->id);
+    const std::int64_t limit_ms = cell_time_limit_ms_.load();
+    RunOutcome outcome = py.run(run->code, run->id,
+                                limit_ms > 0 ? std::optional(std::chrono::milliseconds(limit_ms)) : std::nullopt);
     if (outcome.error) fill_cell_tags(*outcome.error);
     if (!outcome.defines_code) tags_.erase(cell.execution_count);
     cells_run_.fetch_add(1);
@@ -171,7 +204,11 @@ void Session::run_job(py::PythonSession& py, Job& job) {
   } else if (auto* complete = std::get_if<CompleteJob>(&job)) {
     sink_.post(JobDone{complete->id, py.complete(complete->code, complete->cursor)});
   } else if (auto* configure = std::get_if<ConfigureJob>(&job)) {
-    if (configure->cwd) py.prepend_sys_path(*configure->cwd);
+    if (configure->cwd) {
+      if (Status s = py.set_cwd(*configure->cwd); !s) log::warn(s.error().message);
+    }
+    if (!configure->env.empty()) py.update_environment(configure->env);
+    if (configure->execution_count) py.set_execution_count(*configure->execution_count);
   }
 }
 

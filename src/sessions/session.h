@@ -2,10 +2,17 @@
 // of jobs (cells, resets, completions) that thread runs one at a time.
 //
 // The interpreter is created, used and ended on the session's own thread
-// (clangd's ASTWorker shape). Everything the session produces, including
-// each job's result, goes out through its event channel in order, so the
-// consumer always sees a cell's output before its result. Public methods
-// are safe to call from any thread.
+// (clangd's ASTWorker shape): a thread of its own for a subinterpreter,
+// the process's main thread for the main interpreter of a process worker
+// (support/main_thread.h). On Linux a subinterpreter session's thread has
+// its own filesystem context (unshare(CLONE_FS)): its working directory
+// and umask are the session's, inherited by the threads and processes its
+// cells start, and no other session's chdir moves it.
+//
+// Everything the session produces, including each job's result, goes out
+// through its event channel in order, so the consumer always sees a cell's
+// output before its result. Public methods are safe to call from any
+// thread.
 #pragma once
 
 #include <atomic>
@@ -21,16 +28,15 @@
 #include <variant>
 #include <vector>
 
+#include <future>
+
 #include "python/interrupt.h"
+#include "python/python_session.h"
 #include "sessions/output_sink.h"
 #include "sessions/session_events.h"
 #include "support/spin.h"
 
 namespace subcell {
-
-namespace py {
-class PythonSession;
-}
 
 struct RunJob {
   JobId id = 0;
@@ -47,17 +53,22 @@ struct CompleteJob {
   std::optional<std::size_t> cursor;
 };
 struct ConfigureJob {
-  std::optional<std::string> cwd;
+  std::optional<std::string> cwd;  // the session's working directory
+  std::map<std::string, std::optional<std::string>> env;  // set (or unset) in its environment
+  std::optional<int> execution_count;  // counting goes on from here (a moved session)
 };
 using Job = std::variant<RunJob, ResetJob, CompleteJob, ConfigureJob>;
 
 enum class SessionState { kStarting, kIdle, kBusy, kClosing, kClosed };
 
 struct SessionOptions {
+  py::InterpreterKind kind = py::InterpreterKind::kSubinterpreter;
   std::size_t channel_bytes = 1u << 20;
   std::string prelude;  // run before the session reports ready
   bool warm = false;    // pay first-cell costs ahead (pool interpreters)
   std::chrono::milliseconds close_grace{2000};
+  // Each cell is interrupted once it has run this long.
+  std::optional<std::chrono::milliseconds> cell_time_limit;
 };
 
 class Session {
@@ -106,6 +117,10 @@ class Session {
   std::string id;
   std::string name;
 
+  py::InterpreterKind kind() const { return options_.kind; }
+  // Set by the owner before the session's first cell (session/open).
+  void set_cell_time_limit(std::optional<std::chrono::milliseconds> limit);
+
  private:
   void main();
   void spin_for_job();
@@ -136,7 +151,9 @@ class Session {
   // Cell ids by execution count, for frames of earlier cells; only cells
   // that define code are remembered. Session thread only.
   std::map<int, CellTag> tags_;
+  std::atomic<std::int64_t> cell_time_limit_ms_{0};  // 0: none
   std::thread thread_;
+  std::future<void> main_thread_done_;  // kMain: main() has returned
 };
 
 }  // namespace subcell

@@ -65,7 +65,8 @@ void SessionManager::fill_pool() {
     return true;
   });
   if (pool_failures_ >= 3) return;
-  while (pool_.size() < pool_target_) {
+  const bool main = options_.kind == py::InterpreterKind::kMain;
+  while (pool_.size() < pool_target_ && !(main && (main_taken_ || !pool_.empty()))) {
     SessionOptions o = options_;
     o.prelude = pool_prelude_;
     o.warm = true;
@@ -98,17 +99,24 @@ Result<SessionManager::Opened> SessionManager::open(const OpenOptions& options) 
 
   std::unique_ptr<Session> session;
   bool pooled = false;
+  const bool main = options_.kind == py::InterpreterKind::kMain;
   // The oldest pooled interpreter is the one closest to ready.
   if (!pool_.empty() && pool_.front()->state() != SessionState::kClosed) {
     session = std::move(pool_.front());
     pool_.erase(pool_.begin());
     pooled = true;
+  } else if (main && main_taken_) {
+    return Error{kNoRoom, "this worker process already hosts its session"};
   } else {
     session = std::make_unique<Session>(listener_, options_);
   }
+  if (main) main_taken_ = true;
   session->id = id;
   session->name = options.name.value_or("");
-  if (options.cwd) session->submit(ConfigureJob{options.cwd});
+  session->set_cell_time_limit(options.cell_time_limit);
+  if (options.cwd || !options.env.empty() || options.execution_count) {
+    session->submit(ConfigureJob{options.cwd, options.env, options.execution_count});
+  }
   Session* raw = session.get();
   open_.emplace(id, std::move(session));
   return Opened{raw, pooled};
@@ -134,7 +142,7 @@ Session* SessionManager::by_serial(std::uint64_t serial) const {
 std::vector<SessionSummary> SessionManager::list() const {
   std::vector<SessionSummary> out;
   auto add = [&](const Session& s) {
-    out.push_back({s.id, s.name, s.state(), s.cells_run(), s.queued_cells()});
+    out.push_back({s.id, s.name, s.state(), s.cells_run(), s.queued_cells(), s.kind()});
   };
   for (const auto& [id, s] : open_) add(*s);
   for (const auto& s : closing_) {

@@ -8,7 +8,9 @@
 // worker processes. Not thread-safe: one owner thread calls it.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -24,6 +26,10 @@ struct OpenOptions {
   std::optional<std::string> id;
   std::optional<std::string> cwd;
   std::optional<std::string> name;
+  // Variables set (or, when empty, unset) in the session's environment.
+  std::map<std::string, std::optional<std::string>> env;
+  std::optional<std::chrono::milliseconds> cell_time_limit;
+  std::optional<int> execution_count;  // counting goes on from here (a moved session)
 };
 
 struct SessionSummary {
@@ -32,12 +38,13 @@ struct SessionSummary {
   SessionState state = SessionState::kIdle;
   int cells_run = 0;
   int queued_cells = 0;
+  py::InterpreterKind kind = py::InterpreterKind::kSubinterpreter;
 };
 
 class SessionManager {
  public:
   // Error codes of open(); the server maps them to JSON-RPC codes.
-  enum OpenError { kIdInUse = 1, kBadCwd = 2, kBadId = 3 };
+  enum OpenError { kIdInUse = 1, kBadCwd = 2, kBadId = 3, kNoRoom = 4 };
 
   SessionManager(SessionListener& listener, SessionOptions options);
   // Closes every session, waiting up to their close grace.
@@ -88,6 +95,7 @@ class SessionManager {
   std::vector<std::unique_ptr<Session>> closing_;
   std::vector<std::unique_ptr<Session>> parked_;
   std::uint64_t next_auto_id_ = 1;
+  bool main_taken_ = false;  // the main interpreter hosts one session per process
 };
 
 }  // namespace subcell

@@ -52,3 +52,13 @@ void write(Level lvl, std::string_view message) {
 }
 
 }  // namespace subcell::log
+
+namespace subcell::log {
+
+void write_raw(std::string_view text) {
+  if (level() == Level::kOff) return;
+  ssize_t ignored = ::write(STDERR_FILENO, text.data(), text.size());
+  (void)ignored;
+}
+
+}  // namespace subcell::log

@@ -13,6 +13,9 @@ Level level();
 bool parse_level(std::string_view name, Level& out);
 
 void write(Level level, std::string_view message);
+// Text that is not subcell's own (a worker's stderr), as it is, unless
+// logging is off.
+void write_raw(std::string_view text);
 
 inline void debug(std::string_view m) { write(Level::kDebug, m); }
 inline void info(std::string_view m) { write(Level::kInfo, m); }

@@ -70,11 +70,27 @@ Status StdioTransport::open_input() {
   }
   if (rc != 0) return Error{0, "cannot read standard input: " + uv_message(rc)};
   in_stream_->data = this;
-  rc = uv_read_start(in_stream_, alloc_buffer, [](uv_stream_t* s, ssize_t n, const uv_buf_t* b) {
-    static_cast<StdioTransport*>(s->data)->on_read(n, b);
-  });
+  rc = start_reading();
   if (rc != 0) return Error{0, "cannot read standard input: " + uv_message(rc)};
   return Ok{};
+}
+
+int StdioTransport::start_reading() {
+  return uv_read_start(in_stream_, alloc_buffer, [](uv_stream_t* s, ssize_t n, const uv_buf_t* b) {
+    static_cast<StdioTransport*>(s->data)->on_read(n, b);
+  });
+}
+
+void StdioTransport::pause_input() {
+  if (in_stream_ == nullptr || input_done_ || closed_ || input_paused_) return;
+  uv_read_stop(in_stream_);
+  input_paused_ = true;
+}
+
+void StdioTransport::resume_input() {
+  if (!input_paused_) return;
+  input_paused_ = false;
+  if (in_stream_ != nullptr && !input_done_ && !closed_) start_reading();
 }
 
 Status StdioTransport::open_output() {

@@ -49,6 +49,11 @@ class StdioTransport {
   void cork() { ++cork_depth_; }
   void uncork();
 
+  // Stops reading input until resume_input() (backpressure towards the
+  // peer: what it writes waits in the kernel, then in the peer).
+  void pause_input();
+  void resume_input();
+
   std::size_t queued_bytes() const { return queued_bytes_; }
   bool above_high_water() const { return queued_bytes_ >= kHighWater; }
   FrameDecoder& decoder() { return decoder_; }
@@ -60,6 +65,7 @@ class StdioTransport {
   struct WriteRequest;
   Status open_input();
   Status open_output();
+  int start_reading();
   void on_read(ssize_t nread, const uv_buf_t* buf);
   void deliver_frames();
   void read_file_chunk();
@@ -88,6 +94,7 @@ class StdioTransport {
   int cork_depth_ = 0;
   std::size_t queued_bytes_ = 0;
   bool input_done_ = false;
+  bool input_paused_ = false;
   bool output_broken_ = false;
   bool closed_ = false;
 };
