@@ -74,7 +74,10 @@ int Server::run(int in_fd, int out_fd) {
         signum);
   }
 
-  transport_ = std::make_unique<StdioTransport>(&loop_, in_fd, out_fd, options_.max_message_bytes);
+  // A worker's output waits in the server's queue, not in its own too:
+  // backpressure reaches its sessions after little buffering.
+  const std::size_t high_water = options_.role == ServerRole::kServer ? StdioTransport::kHighWater : 256u << 10;
+  transport_ = std::make_unique<StdioTransport>(&loop_, in_fd, out_fd, options_.max_message_bytes, high_water);
   if (Status s = transport_->start(this); !s) {
     log::error(s.error().message);
     return 2;

@@ -34,8 +34,8 @@ struct StdioTransport::WriteRequest {
   StdioTransport* owner = nullptr;
 };
 
-StdioTransport::StdioTransport(uv_loop_t* loop, int in_fd, int out_fd, std::size_t max_body)
-    : loop_(loop), in_fd_(in_fd), out_fd_(out_fd), decoder_(max_body) {}
+StdioTransport::StdioTransport(uv_loop_t* loop, int in_fd, int out_fd, std::size_t max_body, std::size_t high_water)
+    : loop_(loop), in_fd_(in_fd), out_fd_(out_fd), high_water_(high_water), low_water_(high_water / 4), decoder_(max_body) {}
 
 StdioTransport::~StdioTransport() { close(); }
 
@@ -220,7 +220,7 @@ void StdioTransport::write_now(std::string data) {
 
 void StdioTransport::on_write_done(WriteRequest* req, int status) {
   std::unique_ptr<WriteRequest> owned(req);
-  const bool was_high = queued_bytes_ >= kLowWater;
+  const bool was_high = queued_bytes_ >= low_water_;
   queued_bytes_ -= req->data.size();
   if (status != 0 && status != UV_ECANCELED && !output_broken_) {
     // The client stopped reading for good (EPIPE): nobody is left to serve.
@@ -229,7 +229,7 @@ void StdioTransport::on_write_done(WriteRequest* req, int status) {
     if (!input_done_) input_ended();
     return;
   }
-  if (was_high && queued_bytes_ < kLowWater && !closed_) handler_->on_writable();
+  if (was_high && queued_bytes_ < low_water_ && !closed_) handler_->on_writable();
 }
 
 void StdioTransport::close() {

@@ -35,9 +35,10 @@ class StdioTransport {
   };
 
   static constexpr std::size_t kHighWater = 4u << 20;
-  static constexpr std::size_t kLowWater = 1u << 20;
 
-  StdioTransport(uv_loop_t* loop, int in_fd, int out_fd, std::size_t max_body);
+  // `high_water`: queued output above which above_high_water() holds; the
+  // handler hears on_writable() once it is back under a quarter of it.
+  StdioTransport(uv_loop_t* loop, int in_fd, int out_fd, std::size_t max_body, std::size_t high_water = kHighWater);
   ~StdioTransport();
   StdioTransport(const StdioTransport&) = delete;
   StdioTransport& operator=(const StdioTransport&) = delete;
@@ -55,7 +56,7 @@ class StdioTransport {
   void resume_input();
 
   std::size_t queued_bytes() const { return queued_bytes_; }
-  bool above_high_water() const { return queued_bytes_ >= kHighWater; }
+  bool above_high_water() const { return queued_bytes_ >= high_water_; }
   FrameDecoder& decoder() { return decoder_; }
 
   // Stops reading and closes the handles (after queued output is written).
@@ -76,6 +77,8 @@ class StdioTransport {
   uv_loop_t* loop_;
   int in_fd_;
   int out_fd_;
+  const std::size_t high_water_;
+  const std::size_t low_water_;
   Handler* handler_ = nullptr;
   FrameDecoder decoder_;
 

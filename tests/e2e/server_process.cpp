@@ -9,6 +9,8 @@
 
 #include <catch2/catch.hpp>
 #include <cerrno>
+#include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <thread>
 
@@ -58,6 +60,11 @@ ServerProcess::ServerProcess(std::vector<std::string> args, bool initialize) : s
   posix_spawn_file_actions_adddup2(&actions, err[1], 2);
   std::vector<std::string> argv_storage{SUBCELL_BINARY, "serve"};
   argv_storage.insert(argv_storage.end(), args.begin(), args.end());
+  // The suite's cell tests run once per isolation mode ([modes] in ctest).
+  if (const char* mode = std::getenv("SUBCELL_E2E_ISOLATION");
+      mode != nullptr && std::find(args.begin(), args.end(), "--isolation") == args.end()) {
+    argv_storage.insert(argv_storage.end(), {"--isolation", mode});
+  }
   std::vector<char*> argv;
   for (auto& a : argv_storage) argv.push_back(a.data());
   argv.push_back(nullptr);

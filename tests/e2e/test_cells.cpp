@@ -5,7 +5,7 @@
 
 using namespace subcell::testing;
 
-TEST_CASE("a cell's value comes back as a MIME bundle with its execution count") {
+TEST_CASE("a cell's value comes back as a MIME bundle with its execution count", "[modes]") {
   ServerProcess server;
   const std::string s = server.open_session();
   Json r = server.result("cell/run", {{"session", s}, {"code", "1+1"}, {"cell", "c1"}});
@@ -22,7 +22,7 @@ TEST_CASE("a cell's value comes back as a MIME bundle with its execution count")
   CHECK_SCHEMA_VALID(server);
 }
 
-TEST_CASE("an error is a result with type, message, traceback, frames and the cell ids") {
+TEST_CASE("an error is a result with type, message, traceback, frames and the cell ids", "[modes]") {
   ServerProcess server;
   const std::string s = server.open_session();
   server.result("cell/run", {{"session", s}, {"cell", "defs"}, {"code", "def f(x):\n    return 1 / x\n"}});
@@ -42,7 +42,7 @@ TEST_CASE("an error is a result with type, message, traceback, frames and the ce
   CHECK_SCHEMA_VALID(server);
 }
 
-TEST_CASE("a SyntaxError reports line and column in the cell") {
+TEST_CASE("a SyntaxError reports line and column in the cell", "[modes]") {
   ServerProcess server;
   const std::string s = server.open_session();
   Json r = server.result("cell/run", {{"session", s}, {"cell", 3}, {"code", "a = 1\nprint(a))\n"}});
@@ -56,7 +56,7 @@ TEST_CASE("a SyntaxError reports line and column in the cell") {
   CHECK_SCHEMA_VALID(server);
 }
 
-TEST_CASE("exit() and sys.exit() are errors in the cell, not the end of the server") {
+TEST_CASE("exit() and sys.exit() are errors in the cell, not the end of the server", "[modes]") {
   ServerProcess server;
   const std::string s = server.open_session();
   CHECK(server.result("cell/run", {{"session", s}, {"code", "exit()"}})["error"]["type"] == "SystemExit");
@@ -64,7 +64,7 @@ TEST_CASE("exit() and sys.exit() are errors in the cell, not the end of the serv
   CHECK(text_of(server.result("cell/run", {{"session", s}, {"code", "'still here'"}})["value"]) == "'still here'");
 }
 
-TEST_CASE("rich values and display() carry every MIME form") {
+TEST_CASE("rich values and display() carry every MIME form", "[modes]") {
   ServerProcess server;
   const std::string s = server.open_session();
   Json r = server.result("cell/run", {{"session", s},
@@ -85,7 +85,7 @@ TEST_CASE("rich values and display() carry every MIME form") {
   CHECK_SCHEMA_VALID(server);
 }
 
-TEST_CASE("cells of one session run one at a time, in order") {
+TEST_CASE("cells of one session run one at a time, in order", "[modes]") {
   ServerProcess server;
   const std::string s = server.open_session();
   std::vector<Json> ids;
@@ -99,7 +99,7 @@ TEST_CASE("cells of one session run one at a time, in order") {
   }
 }
 
-TEST_CASE("stopOnError cancels the cells queued behind a failing cell") {
+TEST_CASE("stopOnError cancels the cells queued behind a failing cell", "[modes]") {
   ServerProcess server;
   const std::string s = server.open_session();
   Json a = server.send_request("cell/run", {{"session", s}, {"code", "import time\ntime.sleep(0.3)\n1/0"}, {"stopOnError", true}});
@@ -120,7 +120,7 @@ TEST_CASE("stopOnError cancels the cells queued behind a failing cell") {
   CHECK_SCHEMA_VALID(server);
 }
 
-TEST_CASE("writes that bypass sys.stdout cannot corrupt the protocol") {
+TEST_CASE("writes that bypass sys.stdout cannot corrupt the protocol", "[modes]") {
   ServerProcess server;
   const std::string s = server.open_session();
   Json r = server.result("cell/run", {{"session", s},
@@ -141,7 +141,7 @@ TEST_CASE("writes that bypass sys.stdout cannot corrupt the protocol") {
   CHECK_SCHEMA_VALID(server);
 }
 
-TEST_CASE("cell/complete completes names and attributes from the session") {
+TEST_CASE("cell/complete completes names and attributes from the session", "[modes]") {
   ServerProcess server;
   const std::string s = server.open_session();
   server.result("cell/run", {{"session", s}, {"code", "import json\nmy_value = 1"}});

@@ -21,7 +21,7 @@ Json interrupt_running(ServerProcess& server, const std::string& session, const 
 
 }  // namespace
 
-TEST_CASE("interrupt stops running Python: loops, sleeps, lock waits, blocked prints") {
+TEST_CASE("interrupt stops running Python: loops, sleeps, lock waits, blocked prints", "[modes]") {
   ServerProcess server;
   server.open_session({{"session", "probe"}});
   const std::string s = server.open_session({{"session", "work"}});
@@ -45,7 +45,7 @@ TEST_CASE("interrupt stops running Python: loops, sleeps, lock waits, blocked pr
   CHECK_SCHEMA_VALID(server);
 }
 
-TEST_CASE("an interrupted cell can catch KeyboardInterrupt and finish normally") {
+TEST_CASE("an interrupted cell can catch KeyboardInterrupt and finish normally", "[modes]") {
   ServerProcess server;
   server.open_session({{"session", "probe"}});
   const std::string s = server.open_session();
@@ -55,7 +55,7 @@ TEST_CASE("an interrupted cell can catch KeyboardInterrupt and finish normally")
   CHECK(text_of(r["value"]) == "'cleanly'");
 }
 
-TEST_CASE("interrupt on an idle session is harmless and does not leak into the next cell") {
+TEST_CASE("interrupt on an idle session is harmless and does not leak into the next cell", "[modes]") {
   ServerProcess server;
   const std::string s = server.open_session();
   Json r = server.result("cell/interrupt", {{"session", s}});
@@ -65,7 +65,7 @@ TEST_CASE("interrupt on an idle session is harmless and does not leak into the n
   CHECK(text_of(next["value"]) == "'done'");
 }
 
-TEST_CASE("interrupt with a cell id removes just that queued cell") {
+TEST_CASE("interrupt with a cell id removes just that queued cell", "[modes]") {
   ServerProcess server;
   const std::string s = server.open_session();
   Json running = server.send_request("cell/run", {{"session", s}, {"cell", "a"}, {"code", "import time\ntime.sleep(1)\n'a'"}});
@@ -80,7 +80,7 @@ TEST_CASE("interrupt with a cell id removes just that queued cell") {
   CHECK(text_of(server.wait_response(c)["result"]["value"]) == "'c'");
 }
 
-TEST_CASE("$/cancelRequest removes a queued cell and interrupts a running one") {
+TEST_CASE("$/cancelRequest removes a queued cell and interrupts a running one", "[modes]") {
   ServerProcess server;
   const std::string s = server.open_session();
   Json running = server.send_request("cell/run", {{"session", s}, {"code", "while True: pass"}});
@@ -99,7 +99,7 @@ TEST_CASE("$/cancelRequest removes a queued cell and interrupts a running one") 
   CHECK_SCHEMA_VALID(server);
 }
 
-TEST_CASE("interrupting one session leaves the others running") {
+TEST_CASE("interrupting one session leaves the others running", "[modes]") {
   ServerProcess server;
   const std::string a = server.open_session({{"session", "a"}});
   const std::string b = server.open_session({{"session", "b"}});

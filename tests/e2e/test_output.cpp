@@ -19,7 +19,7 @@ std::string joined_output(const std::vector<Json>& messages, const std::string& 
 
 }  // namespace
 
-TEST_CASE("output streams while the cell is still running") {
+TEST_CASE("output streams while the cell is still running", "[modes]") {
   ServerProcess server;
   const std::string s = server.open_session();
   Json id = server.send_request("cell/run", {{"session", s}, {"cell", "slow"}, {"code", "import time\nprint('first', flush=True)\ntime.sleep(1.5)\nprint('second')"}});
@@ -35,7 +35,7 @@ TEST_CASE("output streams while the cell is still running") {
   CHECK(joined_output(server.received(), "stdout") == "first\nsecond\n");
 }
 
-TEST_CASE("all of a cell's output arrives before its result, in order per stream") {
+TEST_CASE("all of a cell's output arrives before its result, in order per stream", "[modes]") {
   ServerProcess server;
   const std::string s = server.open_session();
   Json id = server.send_request("cell/run", {{"session", s}, {"code",
@@ -61,7 +61,7 @@ TEST_CASE("all of a cell's output arrives before its result, in order per stream
   CHECK_SCHEMA_VALID(server);
 }
 
-TEST_CASE("a flood of prints is coalesced into few messages and nothing is lost") {
+TEST_CASE("a flood of prints is coalesced into few messages and nothing is lost", "[modes]") {
   ServerProcess server;
   const std::string s = server.open_session();
   Json r = server.result("cell/run", {{"session", s}, {"code", "for i in range(200000):\n    print(i)"}}, 60s);
@@ -76,7 +76,7 @@ TEST_CASE("a flood of prints is coalesced into few messages and nothing is lost"
   CHECK(outputs.size() < 2000);
 }
 
-TEST_CASE("a huge single line and odd text arrive intact") {
+TEST_CASE("a huge single line and odd text arrive intact", "[modes]") {
   ServerProcess server;
   const std::string s = server.open_session();
   server.result("cell/run", {{"session", s}, {"code", "print('x' * 1000000)\nprint('caf\\u00e9 \\u20ac \\U0001F600')\nprint('\\udc80 lone surrogate')"}}, 60s);
@@ -87,7 +87,7 @@ TEST_CASE("a huge single line and odd text arrive intact") {
   CHECK(text.find("\\udc80 lone surrogate") != std::string::npos);
 }
 
-TEST_CASE("a slow reader slows the cell down instead of losing output") {
+TEST_CASE("a slow reader slows the cell down instead of losing output", "[modes]") {
   // A small channel, and a client that does not read for a while. The
   // cell writes 7 MB: more than the pipe and the server's write queue
   // (4 MiB) hold, so it can only finish after the client reads again.
@@ -112,7 +112,7 @@ TEST_CASE("a slow reader slows the cell down instead of losing output") {
   CHECK(text == expected);
 }
 
-TEST_CASE("one session's output never lands in another's") {
+TEST_CASE("one session's output never lands in another's", "[modes]") {
   ServerProcess server;
   const std::string a = server.open_session({{"session", "a"}});
   const std::string b = server.open_session({{"session", "b"}});

@@ -55,7 +55,7 @@ TEST_CASE("cwd goes first on the session's sys.path") {
   CHECK(text_of(r["value"]) == "'/tmp'");
 }
 
-TEST_CASE("session/list reports state, cells run and queued cells") {
+TEST_CASE("session/list reports state, cells run and queued cells", "[modes]") {
   ServerProcess server;
   const std::string s = server.open_session({{"session", "busy"}});
   server.result("cell/run", {{"session", s}, {"code", "1"}});
@@ -80,7 +80,7 @@ TEST_CASE("session/list reports state, cells run and queued cells") {
   CHECK_SCHEMA_VALID(server);
 }
 
-TEST_CASE("session/close ends the interpreter and the id is then unknown and reusable") {
+TEST_CASE("session/close ends the interpreter and the id is then unknown and reusable", "[modes]") {
   ServerProcess server;
   const std::string s = server.open_session({{"session", "x"}});
   server.result("cell/run", {{"session", s}, {"code", "value = 41"}});
@@ -97,7 +97,7 @@ TEST_CASE("session/close ends the interpreter and the id is then unknown and reu
   CHECK_SCHEMA_VALID(server);
 }
 
-TEST_CASE("closing a busy session interrupts its cell and cancels the queue") {
+TEST_CASE("closing a busy session interrupts its cell and cancels the queue", "[modes]") {
   ServerProcess server;
   const std::string s = server.open_session();
   Json running = server.send_request("cell/run", {{"session", s}, {"code", "while True:\n    pass"}});
@@ -154,7 +154,7 @@ TEST_CASE("a thread that cannot be stopped parks the interpreter while the serve
   CHECK_SCHEMA_VALID(server);
 }
 
-TEST_CASE("session/reset empties __main__ in place, keeps imports and counts on") {
+TEST_CASE("session/reset empties __main__ in place, keeps imports and counts on", "[modes]") {
   ServerProcess server;
   const std::string s = server.open_session();
   server.result("cell/run", {{"session", s}, {"code", "import json\nitems = [json.dumps(i) for i in range(300)]\n" +
