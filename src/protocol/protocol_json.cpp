@@ -194,6 +194,14 @@ Result<SessionParams> decode_session(const Json& params, std::string_view method
   return p;
 }
 
+Result<SessionRestartParams> decode_session_restart(const Json& params) {
+  rpc::ParamReader r(params, "session/restart");
+  SessionRestartParams p;
+  read_session_id(r, p.session) && read_isolation(r, "isolation", p.isolation);
+  if (!r.ok()) return r.error();
+  return p;
+}
+
 Result<CellRunParams> decode_cell_run(const Json& params) {
   rpc::ParamReader r(params, "cell/run");
   CellRunParams p;
@@ -278,6 +286,9 @@ Json encode(const ErrorInfo& error) {
       l["cell"] = cell_json(loc->cell);
     }
     out["location"] = std::move(l);
+  }
+  if (const auto& s = error.suggestion) {
+    out["suggestion"] = Json{{"action", s->action}, {"message", s->message}, {"modules", s->modules}};
   }
   return out;
 }

@@ -55,6 +55,11 @@ struct SessionParams {
   std::string session;
 };
 
+struct SessionRestartParams {
+  std::string session;
+  std::optional<Isolation> isolation;  // keep the session's own when absent
+};
+
 struct CellRunParams {
   std::string session;
   std::string code;
@@ -82,6 +87,7 @@ Result<SessionOpenParams> decode_session_open(const Json& params);
 // The session/open a worker gets for a session placed in it.
 Json encode_open_for_worker(const std::string& id, const SessionOpenParams& params, const Limits& limits);
 Result<SessionParams> decode_session(const Json& params, std::string_view method);
+Result<SessionRestartParams> decode_session_restart(const Json& params);
 Result<CellRunParams> decode_cell_run(const Json& params);
 Result<CellInterruptParams> decode_cell_interrupt(const Json& params);
 Result<CellCompleteParams> decode_cell_complete(const Json& params);

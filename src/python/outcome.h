@@ -40,12 +40,26 @@ struct ErrorLocation {
   CellTag cell;
 };
 
+// What the client could do about an error (an editor shows it as an action).
+struct Suggestion {
+  std::string action;                // "restartInProcess"
+  std::string message;               // for the user
+  std::vector<std::string> modules;  // the modules that need it
+};
+
 struct ErrorInfo {
   std::string type;  // qualified class name, e.g. "json.decoder.JSONDecodeError"
   std::string message;
   std::string traceback;  // the full text, as Python prints it
   std::vector<TraceFrame> frames;  // outermost first
   std::optional<ErrorLocation> location;
+  std::optional<Suggestion> suggestion;
+};
+
+// A cell of an `auto` session imports modules that need a process.
+struct NeedsProcess {
+  std::vector<std::string> modules;
+  bool movable = true;  // the session holds no state yet: it can move before the cell runs
 };
 
 // The result of run(): a value, an error, or neither (no value to show).
@@ -59,6 +73,8 @@ struct RunOutcome {
   bool defines_code = false;
   // The cell was stopped by its time limit (its error is that interrupt).
   bool timed_out = false;
+  // Set (and the cell not run) when an auto session's cell needs a process.
+  std::optional<NeedsProcess> needs_process;
 };
 
 struct ResetOutcome {

@@ -12,6 +12,7 @@
 
 #include "python/convert.h"
 #include "python/module_policy.h"
+#include "python/process_modules.h"
 #include "python/runner_source.h"
 #include "python/site_setup.h"
 #include "python/subcell_module.h"
@@ -106,13 +107,15 @@ Status PythonSession::install(SessionIo& io) {
   prelude_ = get_function(ns.get(), "prelude");
   warm_up_ = get_function(ns.get(), "warm_up");
   update_environment_ = get_function(ns.get(), "update_environment");
+  needs_process_ = get_function(ns.get(), "needs_process");
   Ref display = get_function(ns.get(), "display");
   Ref block = get_function(ns.get(), "block_modules");
   Ref install_stdio = get_function(ns.get(), "install_stdio");
   Ref patch_threading = get_function(ns.get(), "patch_threading");
   Ref setup_site = get_function(ns.get(), "setup_site");
   Ref isolate_environment = get_function(ns.get(), "isolate_environment");
-  if (!run_ || !reset_ || !complete_ || !prelude_ || !warm_up_ || !update_environment_ || !display || !block ||
+  if (!run_ || !reset_ || !complete_ || !prelude_ || !warm_up_ || !update_environment_ || !needs_process_ ||
+      !display || !block ||
       !install_stdio ||
       !patch_threading || !setup_site || !isolate_environment) {
     return failed("loading the runner");
@@ -170,6 +173,72 @@ PythonSession::~PythonSession() {
   if (!closed_) close(std::chrono::milliseconds(500));
 }
 
+namespace {
+
+std::vector<std::string> strings_of(PyObject* seq) {
+  std::vector<std::string> out;
+  if (seq == nullptr || !PyTuple_Check(seq)) return out;
+  for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(seq); ++i) out.push_back(to_utf8(PyTuple_GET_ITEM(seq, i)));
+  return out;
+}
+
+std::string joined(const std::vector<std::string>& names) {
+  std::string out;
+  for (const std::string& n : names) out += (out.empty() ? "" : ", ") + n;
+  return out;
+}
+
+Suggestion restart_in_process(std::vector<std::string> modules) {
+  Suggestion s;
+  s.action = "restartInProcess";
+  s.message = "Restart this session in a process (isolation \"process\"), where " + joined(modules) +
+              (modules.size() == 1 ? " loads" : " load") + "; its variables are lost.";
+  s.modules = std::move(modules);
+  return s;
+}
+
+}  // namespace
+
+std::optional<NeedsProcess> PythonSession::placement(std::string_view code) {
+  Interpreter::Scope attached(*interp_);
+  ProcessModules& known = ProcessModules::instance();
+  if (const std::uint64_t generation = known.generation(); generation != process_modules_generation_) {
+    Ref set = steal(PyFrozenSet_New(nullptr));
+    for (const std::string& m : known.all()) {
+      if (set && PySet_Add(set.get(), text(m).get()) < 0) set = Ref();
+    }
+    if (!set) {
+      PyErr_Clear();
+      return std::nullopt;
+    }
+    process_modules_ = set;
+    process_modules_generation_ = generation;
+  }
+  Ref needed = call(needs_process_, {text(code).get(), process_modules_.get()});
+  if (!needed || !PyTuple_Check(needed.get()) || PyTuple_GET_SIZE(needed.get()) != 2) {
+    PyErr_Clear();
+    return std::nullopt;
+  }
+  NeedsProcess n;
+  n.modules = strings_of(PyTuple_GET_ITEM(needed.get(), 0));
+  n.movable = PyTuple_GET_ITEM(needed.get(), 1) != Py_True;
+  return n;
+}
+
+RunOutcome PythonSession::refuse(const NeedsProcess& needs) {
+  RunOutcome outcome;
+  outcome.execution_count = ++count_;
+  outcome.needs_process = needs;
+  ErrorInfo& e = outcome.error.emplace();
+  e.type = "ImportError";
+  e.message = joined(needs.modules) + (needs.modules.size() == 1 ? " cannot" : " cannot") +
+              " be imported in a subinterpreter, and this session already holds variables, so it was not moved "
+              "to a process; the cell did not run";
+  e.traceback = "ImportError: " + e.message + "\n";
+  e.suggestion = restart_in_process(needs.modules);
+  return outcome;
+}
+
 RunOutcome PythonSession::run(std::string_view code, std::uint64_t token,
                               std::optional<std::chrono::milliseconds> time_limit) {
   Interpreter::Scope attached(*interp_);
@@ -182,7 +251,7 @@ RunOutcome PythonSession::run(std::string_view code, std::uint64_t token,
   interrupts_.cell_finished();
   outcome.duration_ms = ms_since(start);
 
-  if (!result || !PyTuple_Check(result.get()) || PyTuple_GET_SIZE(result.get()) != 3) {
+  if (!result || !PyTuple_Check(result.get()) || PyTuple_GET_SIZE(result.get()) != 4) {
     // Only an exception raised inside the runner itself (an interrupt that
     // landed between its statements, say) gets here.
     outcome.error = error_from_current_exception("running the cell");
@@ -190,10 +259,15 @@ RunOutcome PythonSession::run(std::string_view code, std::uint64_t token,
     PyObject* value = PyTuple_GET_ITEM(result.get(), 0);
     PyObject* error = PyTuple_GET_ITEM(result.get(), 1);
     outcome.defines_code = PyTuple_GET_ITEM(result.get(), 2) == Py_True;
+    std::vector<std::string> refused = strings_of(PyTuple_GET_ITEM(result.get(), 3));
     if (error != Py_None) {
       outcome.error = error_from_tuple(error);
     } else if (value != Py_None) {
       outcome.value = bundle_from_dict(value);
+    }
+    if (!refused.empty()) {
+      ProcessModules::instance().learn(refused);
+      if (outcome.error) outcome.error->suggestion = restart_in_process(std::move(refused));
     }
   }
   if (time_limit && interrupts_.timed_out() && outcome.error && outcome.error->type == "KeyboardInterrupt") {
@@ -305,6 +379,8 @@ CloseOutcome PythonSession::close(std::chrono::milliseconds grace) {
   prelude_.reset();
   warm_up_.reset();
   update_environment_.reset();
+  needs_process_.reset();
+  process_modules_.reset();
   return interp_->end(interrupts_, grace);
 }
 

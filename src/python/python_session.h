@@ -49,6 +49,13 @@ class PythonSession {
   // run that long, and its KeyboardInterrupt says so.
   RunOutcome run(std::string_view code, std::uint64_t token,
                  std::optional<std::chrono::milliseconds> time_limit = std::nullopt);
+  // Whether `code` imports, at its top level, modules known to need a
+  // process (ProcessModules), and if so whether the session could move
+  // (it holds no user state yet). Runs nothing of the cell.
+  std::optional<NeedsProcess> placement(std::string_view code);
+  // The result of a cell that needs a process in a session that cannot
+  // move: not run, an ImportError that says why and suggests a restart.
+  RunOutcome refuse(const NeedsProcess& needs);
   ResetOutcome reset();
   CompleteOutcome complete(std::string_view code, std::optional<std::size_t> cursor);
   // Set-up code (the pool's prelude), run outside __main__.
@@ -82,7 +89,9 @@ class PythonSession {
   std::unique_ptr<Interpreter> interp_;
   InterruptTarget& interrupts_;
   const InterpreterKind kind_;
-  Ref run_, reset_, complete_, prelude_, warm_up_, update_environment_;  // the runner's functions
+  Ref run_, reset_, complete_, prelude_, warm_up_, update_environment_, needs_process_;  // the runner's functions
+  Ref process_modules_;  // frozenset of ProcessModules, as of generation process_modules_generation_
+  std::uint64_t process_modules_generation_ = 0;
   int count_ = 0;
   bool closed_ = false;
 };

@@ -73,15 +73,22 @@ def _install_sources_in_linecache():
 # ---------------------------------------------------------------- running
 
 def run(source, count):
-    """Runs one cell: (bundle or None, error tuple or None, keeps_source)."""
+    """Runs one cell: (bundle or None, error tuple or None, keeps_source,
+    refused). `refused` names modules that failed to load because this is
+    a subinterpreter (placement.py)."""
     filename = "<cell %d>" % count
     _register_source(filename, source)
     codes = []
-    value, error = _run_cell(source, filename, codes)
+    value, error, exc = _run_cell(source, filename, codes)
+    refused = ()
+    if exc is not None:
+        location = error[4] if error[4] is not None and error[4][0] == filename else None
+        refused = refused_modules(exc, source, location)
+        exc = None
     keeps_source = _defines_code(codes)
     if not keeps_source:
         _forget_source(filename)
-    return value, error, keeps_source
+    return value, error, keeps_source, refused
 
 
 def _compile_cell(source, filename):
@@ -104,24 +111,25 @@ def _compile_cell(source, filename):
 
 
 def _run_cell(source, filename, codes):
+    """(bundle, error tuple, exception): the exception goes no further than run()."""
     try:
         head, tail = _compile_cell(source, filename)
         codes += (head, tail)
     except BaseException as e:
-        return None, _error(e, filename)
+        return None, _error(e, filename), e
     try:
         if head is not None:
             _run_code(head)
         value = _run_code(tail) if tail is not None else None
     except BaseException as e:
-        return None, _error(e, filename)
+        return None, _error(e, filename), e
     if value is None:
-        return None, None
+        return None, None, None
     _ns["_"] = value
     try:
-        return bundle(value), None
+        return bundle(value), None, None
     except BaseException as e:
-        return None, _error(e, filename)
+        return None, _error(e, filename), e
 
 
 def _run_code(code):

@@ -60,6 +60,7 @@ void Server::bind_methods() {
   request("cell/run", &Server::on_cell_run);
   request("cell/interrupt", &Server::on_cell_interrupt);
   request("cell/complete", &Server::on_cell_complete);
+  request("session/restart", &Server::on_session_restart);
   dispatcher_.on_notification("initialized", [](const Json&) {});
   dispatcher_.on_notification("$/cancelRequest", [this](const Json& p) { on_cancel_request(p); });
   dispatcher_.on_notification("exit", [this](const Json& p) { on_exit(p); });
@@ -109,7 +110,7 @@ protocol::Isolation Server::own_isolation() const {
 void Server::on_shutdown(const Json&, rpc::Reply reply) {
   shutdown_received_ = true;
   cancel_jobs(sessions_->close_all(), "the server is shutting down");
-  if (workers_) workers_->stop_all(static_cast<std::uint64_t>(options_.close_grace.count()) + 1000);
+  stop_workers(static_cast<std::uint64_t>(options_.close_grace.count()) + 1000);
   shutdown_reply_.emplace(std::move(reply));
   maybe_finish();
 }
@@ -141,34 +142,26 @@ void Server::on_session_open(const Json& params, rpc::Reply reply) {
   }
   if (options_.role != ServerRole::kServer) {
     // A worker hosts what the server placed in it.
-    return open_local(std::move(id), std::move(*p), p->limits, false, std::move(reply));
+    auto shared = std::make_shared<rpc::Reply>(std::move(reply));
+    const protocol::Limits limits = p->limits;
+    return open_local(std::move(id), std::move(*p), limits, false, [shared](Result<Json> r) { (*shared)(std::move(r)); });
   }
   const protocol::Isolation isolation = p->isolation.value_or(options_.isolation);
-  protocol::Limits limits = merged(options_.limits, p->limits);
-  if (isolation != protocol::Isolation::kProcess) {
-    if (p->limits.memory_mb) {
-      return reply(Error{rpc::kInvalidParams,
-                         "session/open: params.limits.memoryMB: a memory limit needs isolation \"process\" "
-                         "(interpreter sessions share the server's memory)"});
-    }
-    limits.memory_mb.reset();
+  if (isolation == protocol::Isolation::kInterpreter && p->limits.memory_mb) {
+    return reply(Error{rpc::kInvalidParams,
+                       "session/open: params.limits.memoryMB: a memory limit needs isolation \"process\" or "
+                       "\"auto\" (interpreter sessions share the server's memory)"});
   }
-  switch (isolation) {
-    case protocol::Isolation::kProcess: return open_remote(WorkerKind::kProcess, std::move(id), *p, limits, std::move(reply));
-    case protocol::Isolation::kInterpreter:
-      if (options_.interpreters_in_workers) {
-        return open_remote(WorkerKind::kInterpreters, std::move(id), *p, limits, std::move(reply));
-      }
-      return open_local(std::move(id), std::move(*p), limits, false, std::move(reply));
-    case protocol::Isolation::kAuto: return open_local(std::move(id), std::move(*p), limits, true, std::move(reply));
-  }
+  p->isolation = isolation;
+  auto shared = std::make_shared<rpc::Reply>(std::move(reply));
+  open_with(std::move(id), std::move(*p), [shared](Result<Json> r) { (*shared)(std::move(r)); });
 }
 
 void Server::open_local(std::string id, protocol::SessionOpenParams params, protocol::Limits limits,
-                        bool auto_isolation, rpc::Reply reply) {
+                        bool auto_isolation, Done done) {
   if (options_.role == ServerRole::kProcessWorker && limits.memory_mb) {
     if (Status s = apply_memory_limit(*limits.memory_mb); !s) {
-      return reply(Error{rpc::kSessionStartFailed, "session/open: " + s.error().message});
+      return done(Error{rpc::kSessionStartFailed, "session/open: " + s.error().message});
     }
   }
   OpenOptions open = params.open;
@@ -181,7 +174,7 @@ void Server::open_local(std::string id, protocol::SessionOpenParams params, prot
     const int code = opened.error().code == SessionManager::kIdInUse     ? rpc::kSessionExists
                      : opened.error().code == SessionManager::kNoRoom   ? rpc::kSessionStartFailed
                                                                          : rpc::kInvalidParams;
-    return reply(Error{code, "session/open: " + opened.error().message});
+    return done(Error{code, "session/open: " + opened.error().message});
   }
   Session& session = *opened->session;
   local_info_[session.serial] = LocalInfo{std::move(params), limits, auto_isolation};
@@ -198,9 +191,9 @@ void Server::open_local(std::string id, protocol::SessionOpenParams params, prot
         kPoolRefillDelay.count(), 0);
   }
   if (session.state() == SessionState::kStarting) {
-    opening_.emplace(session.serial, std::make_pair(std::move(reply), opened->pooled));  // answered on SessionReady
+    opening_.emplace(session.serial, std::make_pair(std::move(done), opened->pooled));  // answered on SessionReady
   } else {
-    reply(protocol::encode_opened(session.id, opened->pooled, own_isolation(), ::getpid()));
+    done(protocol::encode_opened(session.id, opened->pooled, own_isolation(), ::getpid()));
   }
 }
 
@@ -235,8 +228,13 @@ void Server::on_cell_run(const Json& params, rpc::Reply reply) {
   if (!session) return reply(session.error());
   const JobId id = Session::next_job_id();
   CellTag cell = p->cell;
-  submit(**session, RunJob{id, std::move(p->code), p->cell, p->stop_on_error}, id, std::move(reply), true,
-         std::move(cell));
+  RunJob job{id, std::move(p->code), p->cell, p->stop_on_error};
+  std::optional<RunJob> resubmit;
+  if (auto info = local_info_.find((*session)->serial); info != local_info_.end() && info->second.auto_isolation) {
+    job.check_placement = true;
+    resubmit = job;  // the cell may have to run again in a process
+  }
+  submit(**session, std::move(job), id, std::move(reply), true, std::move(cell), std::move(resubmit));
 }
 
 void Server::on_cell_complete(const Json& params, rpc::Reply reply) {
@@ -251,7 +249,8 @@ void Server::on_cell_complete(const Json& params, rpc::Reply reply) {
   submit(**session, CompleteJob{id, std::move(p->code), p->cursor}, id, std::move(reply), false, {});
 }
 
-void Server::submit(Session& session, Job job, JobId id, rpc::Reply reply, bool is_cell, CellTag cell) {
+void Server::submit(Session& session, Job job, JobId id, rpc::Reply reply, bool is_cell, CellTag cell,
+                    std::optional<RunJob> resubmit) {
   std::string key = rpc::dump(reply.id());
   if (!session.submit(std::move(job))) {
     return reply(Error{rpc::kUnknownSession, "session '" + session.id + "' is closing"});
@@ -259,7 +258,8 @@ void Server::submit(Session& session, Job job, JobId id, rpc::Reply reply, bool 
   job_by_request_[key] = id;
   submitted_ = true;
   result_spin_.started();
-  jobs_.emplace(id, PendingJob{std::move(reply), session.serial, is_cell, std::move(cell), std::move(key)});
+  jobs_.emplace(id, PendingJob{std::move(reply), session.serial, is_cell, std::move(cell), std::move(key),
+                               std::move(resubmit)});
 }
 
 void Server::on_cell_interrupt(const Json& params, rpc::Reply reply) {

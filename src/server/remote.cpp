@@ -62,15 +62,16 @@ Server::RemoteSession* Server::find_remote(const std::string& id) {
 }
 
 void Server::open_remote(WorkerKind kind, std::string id, const protocol::SessionOpenParams& params,
-                         const protocol::Limits& limits, rpc::Reply reply) {
+                         const protocol::Limits& limits, Done done) {
   bool warm = false;
   Result<Worker*> worker = kind == WorkerKind::kProcess ? workers_->take_process_worker(warm) : workers_->interpreter_host();
-  if (!worker) return reply(Error{rpc::kSessionStartFailed, "session/open: " + worker.error().message});
+  if (!worker) return done(Error{rpc::kSessionStartFailed, "session/open: " + worker.error().message});
   if (kind == WorkerKind::kInterpreters) warm = (*worker)->ready();
   auto session = std::make_unique<RemoteSession>();
   session->id = id;
   session->worker = *worker;
   session->kind = kind;
+  session->params = params;
   if (limits.cell_timeout_seconds) {
     session->cell_limit_ms = static_cast<std::uint64_t>(*limits.cell_timeout_seconds * 1000.0);
   }
@@ -90,17 +91,17 @@ void Server::open_remote(WorkerKind kind, std::string id, const protocol::Sessio
         },
         kPoolRefillDelay.count(), 0);
   }
-  auto shared = std::make_shared<rpc::Reply>(std::move(reply));
-  forward(s, "session/open", protocol::encode_open_for_worker(id, params, limits), [this, id, shared, warm](Result<Json> r) {
-    if (!r) {
-      remove_remote(id);
-      return (*shared)(Error{r.error().code, r.error().message});
-    }
-    Json result = std::move(r).value();
-    // Warm means both: a started worker, and a ready session in it.
-    result["pooled"] = warm && result.value("pooled", false);
-    (*shared)(std::move(result));
-  });
+  forward(s, "session/open", protocol::encode_open_for_worker(id, params, limits),
+          [this, id, done = std::move(done), warm](Result<Json> r) {
+            if (!r) {
+              remove_remote(id);
+              return done(std::move(r));
+            }
+            Json result = std::move(r).value();
+            // Warm means both: a started worker, and a ready session in it.
+            result["pooled"] = warm && result.value("pooled", false);
+            done(std::move(result));
+          });
 }
 
 void Server::forward(RemoteSession& session, std::string_view method, Json params, Done done, const Json& client_id,
@@ -268,6 +269,13 @@ void Server::pause_workers(bool paused) {
 }
 
 bool Server::workers_idle() const { return !workers_ || workers_->empty(); }
+
+void Server::stop_workers(std::uint64_t grace_ms) {
+  if (!workers_) return;
+  // Their sessions end with them, as asked: no crash to report.
+  for (auto& [id, s] : remote_) s->closing = true;
+  workers_->stop_all(grace_ms);
+}
 
 void Server::on_worker_exit(Worker& worker, const WorkerExit& exit) {
   protocol::Crash crash;

@@ -17,6 +17,7 @@ struct Server::RemoteSession {
   bool closing = false;
   bool killed_for_time = false;
   std::optional<std::uint64_t> cell_limit_ms;
+  protocol::SessionOpenParams params;  // as opened, for session/restart
   std::deque<std::int64_t> cells;  // forwarded cell/run ids, oldest (running) first
   UvHandle<uv_timer_t> timer;      // the running cell's hard limit, or the close deadline
 };

@@ -238,7 +238,7 @@ bool Server::handle(Session& session, SessionEvent& event) {
   } else if (auto* shown = std::get_if<DisplayOutput>(&event)) {
     if (!session.id.empty()) send_raw(protocol::display_notification(session.id, *shown));
   } else if (auto* done = std::get_if<JobDone>(&event)) {
-    on_job_done(*done);
+    on_job_done(session, *done);
   } else if (auto* cancelled = std::get_if<JobsCancelled>(&event)) {
     cancel_jobs(cancelled->jobs, cancelled->reason);
   } else if (auto* ready = std::get_if<SessionReady>(&event)) {
@@ -270,13 +270,17 @@ void Server::on_session_ready(Session& session, const SessionReady& ready) {
   reply(protocol::encode_opened(session.id, pooled, own_isolation(), ::getpid()));
 }
 
-void Server::on_job_done(JobDone& done) {
+void Server::on_job_done(Session& session, JobDone& done) {
   auto it = jobs_.find(done.job);
   if (it == jobs_.end()) return;
   result_spin_.ended();
   PendingJob pending = std::move(it->second);
   jobs_.erase(it);
   job_by_request_.erase(pending.request_key);
+  if (auto* run = std::get_if<RunOutcome>(&done.outcome);
+      run != nullptr && run->needs_process && run->needs_process->movable && pending.resubmit) {
+    return move_to_process(session, std::move(pending), *run->needs_process, run->execution_count);
+  }
   std::visit(
       [&](auto& outcome) {
         using T = std::decay_t<decltype(outcome)>;
@@ -296,7 +300,7 @@ void Server::begin_exit(int code) {
   exiting_ = true;
   exit_code_ = code;
   cancel_jobs(sessions_->close_all(), "the server is exiting");
-  if (workers_) workers_->stop_all(static_cast<std::uint64_t>(options_.close_grace.count()));
+  stop_workers(static_cast<std::uint64_t>(options_.close_grace.count()));
   uv_timer_start(
       exit_timer_.get(), [](uv_timer_t* t) { from(reinterpret_cast<uv_handle_t*>(t))->finish(); },
       static_cast<std::uint64_t>((options_.close_grace + kFlushGrace).count()), 0);

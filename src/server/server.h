@@ -102,6 +102,8 @@ class Server final : public SessionListener,
     bool is_cell;
     CellTag cell;
     std::string request_key;
+    // An auto session's cell: what it takes to run it again elsewhere.
+    std::optional<RunJob> resubmit;
   };
   struct PendingClose {
     rpc::Reply reply;
@@ -128,16 +130,18 @@ class Server final : public SessionListener,
   void on_cell_run(const rpc::Json& params, rpc::Reply reply);
   void on_cell_interrupt(const rpc::Json& params, rpc::Reply reply);
   void on_cell_complete(const rpc::Json& params, rpc::Reply reply);
+  void on_session_restart(const rpc::Json& params, rpc::Reply reply);
   void on_cancel_request(const rpc::Json& params);
   void on_exit(const rpc::Json& params);
   Result<Session*> open_session(const std::string& id);
   bool id_in_use(const std::string& id) const;
   std::string new_session_id();
   void open_local(std::string id, protocol::SessionOpenParams params, protocol::Limits limits, bool auto_isolation,
-                  rpc::Reply reply);
+                  Done done);
   rpc::Json capabilities() const;
   protocol::Isolation own_isolation() const;
-  void submit(Session& session, Job job, JobId id, rpc::Reply reply, bool is_cell, CellTag cell);
+  void submit(Session& session, Job job, JobId id, rpc::Reply reply, bool is_cell, CellTag cell,
+              std::optional<RunJob> resubmit = std::nullopt);
   void cancel_jobs(const std::vector<JobId>& ids, const std::string& why);
 
   // server.cpp: events from sessions.
@@ -147,14 +151,14 @@ class Server final : public SessionListener,
   enum class DrainResult { kDone, kMore, kGone };
   DrainResult drain(Session& session);
   bool handle(Session& session, SessionEvent& event);
-  void on_job_done(JobDone& done);
+  void on_job_done(Session& session, JobDone& done);
   void on_session_ready(Session& session, const SessionReady& ready);
   void send_raw(std::string body);
 
   // remote.cpp: sessions in worker processes.
   void configure_workers(const protocol::InitializeParams& p);
   void open_remote(WorkerKind kind, std::string id, const protocol::SessionOpenParams& params,
-                   const protocol::Limits& limits, rpc::Reply reply);
+                   const protocol::Limits& limits, Done done);
   RemoteSession* find_remote(const std::string& id);
   // Sends `method` to the session's worker; `done` gets its answer, or an
   // error if the worker dies first. `client_id` is the client's request id
@@ -171,6 +175,12 @@ class Server final : public SessionListener,
   void on_remote_cell_done(RemoteSession& session, std::int64_t id);
   void pause_workers(bool paused);
   bool workers_idle() const;
+  void stop_workers(std::uint64_t grace_ms);
+
+  // placement.cpp: auto sessions that move to a process; session/restart.
+  void move_to_process(Session& session, PendingJob cell, const NeedsProcess& needs, int execution_count);
+  void forward_moved_job(RemoteSession& session, Job job);
+  void open_with(std::string id, protocol::SessionOpenParams params, Done done);
 
   // server.cpp: leaving.
   void begin_exit(int code);
@@ -213,7 +223,7 @@ class Server final : public SessionListener,
 
   std::unordered_map<JobId, PendingJob> jobs_;
   std::unordered_map<std::string, JobId> job_by_request_;
-  std::unordered_map<std::uint64_t, std::pair<rpc::Reply, bool>> opening_;  // serial -> (reply, pooled)
+  std::unordered_map<std::uint64_t, std::pair<Done, bool>> opening_;  // serial -> (answer, pooled)
   std::unordered_map<std::uint64_t, PendingClose> closing_;
   std::optional<rpc::Reply> shutdown_reply_;
 

@@ -75,6 +75,14 @@ int Session::queued_cells() const {
   return n;
 }
 
+std::deque<Job> Session::take_queued() {
+  std::deque<Job> jobs;
+  std::lock_guard lock(mutex_);
+  jobs.swap(queue_);
+  queued_.store(0, std::memory_order_relaxed);
+  return jobs;
+}
+
 std::vector<JobId> Session::cancel_queued(std::optional<JobId> job) {
   std::vector<JobId> removed;
   std::lock_guard lock(mutex_);
@@ -153,9 +161,9 @@ void Session::main() {
     spin_for_job();
     {
       std::unique_lock lock(mutex_);
-      wake_.wait(lock, [&] { return closing_ || !queue_.empty(); });
+      wake_.wait(lock, [&] { return closing_ || (!held_ && !queue_.empty()); });
       job_spin_.ended();
-      if (queue_.empty()) break;  // closing, and nothing left
+      if (queue_.empty() || held_) break;  // closing, and nothing left to run here
       job = std::move(queue_.front());
       queue_.pop_front();
       queued_.fetch_sub(1, std::memory_order_relaxed);
@@ -182,6 +190,28 @@ void Session::main() {
 
 void Session::run_job(py::PythonSession& py, Job& job) {
   if (auto* run = std::get_if<RunJob>(&job)) {
+    if (run->check_placement) {
+      if (std::optional<NeedsProcess> needs = py.placement(run->code)) {
+        if (needs->movable) {
+          // Not run here: the owner moves it, and the queue, to a process.
+          {
+            std::lock_guard lock(mutex_);
+            held_ = true;
+          }
+          RunOutcome moved;
+          moved.execution_count = py.execution_count();
+          moved.needs_process = std::move(needs);
+          sink_.post(JobDone{run->id, std::move(moved)});
+          return;
+        }
+        CellRef cell{run->id, py.execution_count() + 1, run->tag};
+        sink_.set_cell(cell);
+        sink_.post(CellStarted{cell}, OutputSink::Wake::kSoon);
+        cells_run_.fetch_add(1);
+        sink_.post(JobDone{run->id, py.refuse(*needs)});
+        return;
+      }
+    }
     CellRef cell{run->id, py.execution_count() + 1, run->tag};
     if (!run->tag.empty()) tags_[cell.execution_count] = run->tag;
     sink_.set_cell(cell);

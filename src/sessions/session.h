@@ -43,6 +43,9 @@ struct RunJob {
   std::string code;
   CellTag tag;
   bool stop_on_error = false;  // an error cancels the cells queued behind it
+  // An auto session: a cell that needs a process is not run, and the
+  // session holds its queue for the owner to move (RunOutcome::needs_process).
+  bool check_placement = false;
 };
 struct ResetJob {
   JobId id = 0;
@@ -89,6 +92,8 @@ class Session {
   // Removes queued cells: all of them, or the one with `job`. Returns the
   // ids removed; their requests are the caller's to answer.
   std::vector<JobId> cancel_queued(std::optional<JobId> job = std::nullopt);
+  // Removes and returns every queued job, in order (the session moves).
+  std::deque<Job> take_queued();
 
   // Raises KeyboardInterrupt in the running cell (`job`, or any). True if
   // a cell was running.
@@ -139,6 +144,7 @@ class Session {
   std::condition_variable wake_;
   std::deque<Job> queue_;
   bool closing_ = false;
+  bool held_ = false;  // a cell needs a process: run nothing more until closed
   // Mirrors of queue_.size() and closing_ for the lock-free spin.
   std::atomic<int> queued_{0};
   std::atomic<bool> closing_requested_{false};
