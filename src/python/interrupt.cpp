@@ -1,5 +1,6 @@
 #include "python/interrupt.h"
 
+#include <dirent.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sys/syscall.h>
@@ -7,6 +8,9 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
 
 // Exported by libpython 3.12 and 3.13 but declared only in the internal
 // headers (pycore_ceval.h). Unlike Py_AddPendingCall, it targets a given
@@ -23,6 +27,39 @@ constexpr auto kPokeInterval = std::chrono::milliseconds(100);
 void ignore_signal(int) {}
 
 pid_t current_tid() { return static_cast<pid_t>(::syscall(SYS_gettid)); }
+
+// A terminal's Ctrl+C reaches the whole foreground process group: the
+// child processes a process worker's cell started (subprocess.run, say)
+// get SIGINT too, so they stop and the cell's wait for them ends. Only a
+// worker that leads its own process group does this; the server never.
+void interrupt_child_processes() {
+  const pid_t self = ::getpid();
+  if (::getpgrp() != self) return;
+  DIR* proc = ::opendir("/proc");
+  if (proc == nullptr) return;
+  while (dirent* entry = ::readdir(proc)) {
+    char* end = nullptr;
+    const long pid = std::strtol(entry->d_name, &end, 10);
+    if (pid <= 0 || *end != '\0' || pid == self) continue;
+    char path[64];
+    std::snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+    FILE* stat = std::fopen(path, "r");
+    if (stat == nullptr) continue;
+    // pid (comm) state ppid pgrp ...; comm may hold spaces and parentheses.
+    char buffer[512];
+    const std::size_t n = std::fread(buffer, 1, sizeof buffer - 1, stat);
+    std::fclose(stat);
+    buffer[n] = '\0';
+    const char* after_comm = std::strrchr(buffer, ')');
+    long ppid = 0, pgrp = 0;
+    char state = 0;
+    if (after_comm != nullptr && std::sscanf(after_comm + 1, " %c %ld %ld", &state, &ppid, &pgrp) == 3 &&
+        pgrp == self) {
+      ::kill(static_cast<pid_t>(pid), SIGINT);
+    }
+  }
+  ::closedir(proc);
+}
 
 }  // namespace
 
@@ -163,6 +200,7 @@ bool InterruptTarget::request(std::uint64_t token) {
 void InterruptTarget::deliver() {
   if (delivery_ == Delivery::kSigint) {
     ::syscall(SYS_tgkill, ::getpid(), cell_tid_, SIGINT);
+    interrupt_child_processes();
     return;
   }
   schedule();

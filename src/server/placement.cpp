@@ -64,6 +64,7 @@ void Server::move_to_process(Session& session, PendingJob cell, const NeedsProce
   // The interpreter holds nothing of the user's: it goes, its queue moves.
   std::deque<Job> queued = session.take_queued();
   (void)sessions_->close(session);
+  session.id.clear();  // the id belongs to the process session from now on
 
   const std::string reason = "the cell imports " + joined(needs.modules) + ", which cannot load in a subinterpreter";
   open_remote(WorkerKind::kProcess, id, params, limits, [id](Result<Json> r) {
