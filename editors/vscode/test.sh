@@ -82,11 +82,11 @@ package() {
   local version
   version=$(node -p 'require("./package.json").version')
   rm -rf dist && mkdir -p dist
-  npx vsce package --skip-license --allow-missing-repository -o "dist/subcell-${version}.vsix" </dev/null || return 1
+  npx vsce package --skip-license --allow-missing-repository --no-rewrite-relative-links -o "dist/subcell-${version}.vsix" </dev/null || return 1
   # The runtime pieces must be inside: the compiled entry point and vscode-jsonrpc.
   local listing
   listing=$(npx vsce ls </dev/null) || return 1
-  for needed in out/src/extension.js node_modules/vscode-jsonrpc/package.json README.md; do
+  for needed in out/src/extension.js node_modules/vscode-jsonrpc/package.json README.md images/tour.png; do
     if ! grep -qx "$needed" <<<"$listing"; then
       echo "missing from the .vsix: $needed"
       return 1

@@ -4,6 +4,7 @@
 # folder that holds them. Does nothing but print it when they are already there.
 #
 #   install-tools.sh              -> ${XDG_CACHE_HOME:-~/.cache}/subcell-vscode-e2e/tools-<key>
+#   SUBCELL_E2E_CACHE=DIR ...     -> DIR/tools-<key>
 #
 #   <tools>/cs/node_modules/.bin/code-server   code-server 4.100.3 (VS Code 1.100.3, the newest 4.x for node 20)
 #   <tools>/pw/node_modules/playwright-core    the browser driver only (no browser download)
@@ -71,7 +72,7 @@ install_code_server() {
   ln -sfn node_modules node_modules.asar
   (cd bin/remote-cli && ln -sf code-linux.sh code-server)
   (cd bin/helpers && ln -sf browser-linux.sh browser.sh)
-  (cd extensions && npm_quiet install --omit=dev)
+  (cd extensions && npm install --omit=dev --no-audit --no-fund >>"$dir/native-rebuild.log" 2>&1)
 
   cd "$dir/cs" && npm rebuild --foreground-scripts argon2 >>"$dir/native-rebuild.log" 2>&1
 }
