@@ -23,6 +23,7 @@
 #include "server/server.h"
 #include "support/log.h"
 #include "support/main_thread.h"
+#include "support/protected_fds.h"
 #include "version.h"
 
 namespace subcell {
@@ -56,6 +57,8 @@ serve (the default): a JSON-RPC 2.0 server on stdin/stdout with LSP framing
     --memory-limit-mb N       data size limit of each process session's worker
     --cell-timeout SECONDS    every cell is interrupted after this long (a process
                               session that ignores it loses its worker)
+    --no-guard                interpreter sessions without the session guard (see
+                              protocol/README.md: an accident barrier, not security)
     --log-level LEVEL         debug, info, warning (default), error, off; logs go to stderr
 
 run FILE.py: runs the file's cells (split at "# %%" lines) in one session and
@@ -97,8 +100,8 @@ int serve(ServerOptions options) {
   // at stderr and fd 0 at /dev/null, so nothing a cell or a C library
   // writes to fd 1 can corrupt a frame, and no child process can read the
   // protocol's input.
-  const int protocol_in = fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 3);
-  const int protocol_out = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3);
+  const int protocol_in = fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, protected_fds::floor());
+  const int protocol_out = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, protected_fds::floor());
   if (protocol_in < 0 || protocol_out < 0) {
     std::perror("subcell: dup");
     return 2;
@@ -156,8 +159,8 @@ int worker(const std::vector<std::string_view>& args) {
   if (parent > 0 && ::getppid() != parent) return 1;
   // The connection out of the cells' reach: a descriptor they do not
   // inherit, and fd 1 pointing at stderr, as in `serve`.
-  const int in = fcntl(fd, F_DUPFD_CLOEXEC, 3);
-  const int out = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+  const int in = fcntl(fd, F_DUPFD_CLOEXEC, protected_fds::floor());
+  const int out = fcntl(fd, F_DUPFD_CLOEXEC, protected_fds::floor());
   ::close(fd);
   const int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
   if (devnull >= 0) dup2(devnull, STDIN_FILENO);
@@ -288,6 +291,8 @@ int main_impl(int argc, char** argv) {
       double seconds = 0;
       if (!value(v) || !parse_seconds(v, seconds)) return usage_error("--cell-timeout needs a positive number of seconds");
       options.limits.cell_timeout_seconds = seconds;
+    } else if (a == "--no-guard") {
+      options.guard = false;
     } else if (a == "--log-level") {
       log::Level level;
       if (!value(v) || !log::parse_level(v, level)) return usage_error("--log-level needs debug, info, warning, error or off");

@@ -127,6 +127,7 @@ Result<InitializeParams> decode_initialize(const Json& params) {
       o.absorb(w);
     }
     if (o.ok()) read_limits(o, "initialize", "params.initializationOptions", p.limits);
+    if (o.ok()) o.optional("guard", p.guard);
     if (!o.ok()) return o.error();
   }
   std::optional<Json> client;
@@ -146,6 +147,7 @@ Result<SessionOpenParams> decode_session_open(const Json& params) {
   if (r.ok() && o.id && (o.id->empty() || o.id->size() > 128)) r.fail("session", "must be 1 to 128 characters");
   if (r.ok()) read_isolation(r, "isolation", p.isolation);
   if (r.ok()) read_limits(r, "session/open", "params", p.limits);
+  if (r.ok()) r.optional("guard", o.guard);
   std::optional<Json> env;
   if (r.ok() && r.optional("env", env) && env && !env->is_null()) {
     if (!env->is_object()) {
@@ -175,6 +177,7 @@ Json encode_open_for_worker(const std::string& id, const SessionOpenParams& para
   if (o.cwd) out["cwd"] = *o.cwd;
   if (o.name) out["name"] = *o.name;
   if (o.execution_count) out["executionCount"] = *o.execution_count;
+  if (o.guard) out["guard"] = *o.guard;
   if (!o.env.empty()) {
     Json env = Json::object();
     for (const auto& [name, value] : o.env) env[name] = value ? Json(*value) : Json(nullptr);

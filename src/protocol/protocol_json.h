@@ -42,6 +42,7 @@ struct InitializeParams {
   std::optional<std::int64_t> recycle_after_sessions;
   std::optional<std::int64_t> recycle_after_mb;
   Limits limits;                                     // defaults for session/open
+  std::optional<bool> guard;                         // the session guard's default
   std::string client;  // "name version", for the log
 };
 

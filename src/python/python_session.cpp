@@ -66,7 +66,7 @@ bool set_module_attr(const char* module, const char* attr, PyObject* value) {
 }  // namespace
 
 Result<std::unique_ptr<PythonSession>> PythonSession::create(SessionIo& io, InterruptTarget& interrupts,
-                                                             InterpreterKind kind) {
+                                                             InterpreterKind kind, bool guard) {
   std::unique_ptr<Interpreter> interp;
   if (kind == InterpreterKind::kMain) {
     interp = Interpreter::adopt_main();
@@ -78,7 +78,7 @@ Result<std::unique_ptr<PythonSession>> PythonSession::create(SessionIo& io, Inte
   interrupts.attach(interp->state(), kind == InterpreterKind::kMain ? InterruptTarget::Delivery::kSigint
                                                                      : InterruptTarget::Delivery::kPendingCall);
   std::unique_ptr<PythonSession> session(new PythonSession(std::move(interp), interrupts, kind));
-  if (Status s = session->install(io); !s) {
+  if (Status s = session->install(io, guard); !s) {
     session->close(std::chrono::milliseconds(100));
     return Error{0, "cannot set up the session: " + s.error().message};
   }
@@ -86,7 +86,7 @@ Result<std::unique_ptr<PythonSession>> PythonSession::create(SessionIo& io, Inte
   return session;
 }
 
-Status PythonSession::install(SessionIo& io) {
+Status PythonSession::install(SessionIo& io, bool guard) {
   auto failed = [](const char* step) { return Error{0, error_from_current_exception(step).message + " (" + step + ")"}; };
 
   Ref module = steal(PyImport_ImportModule("_subcell"));
@@ -108,16 +108,19 @@ Status PythonSession::install(SessionIo& io) {
   warm_up_ = get_function(ns.get(), "warm_up");
   update_environment_ = get_function(ns.get(), "update_environment");
   needs_process_ = get_function(ns.get(), "needs_process");
+  finalize_ = get_function(ns.get(), "finalize");
   Ref display = get_function(ns.get(), "display");
   Ref block = get_function(ns.get(), "block_modules");
   Ref install_stdio = get_function(ns.get(), "install_stdio");
   Ref patch_threading = get_function(ns.get(), "patch_threading");
   Ref setup_site = get_function(ns.get(), "setup_site");
   Ref isolate_environment = get_function(ns.get(), "isolate_environment");
-  if (!run_ || !reset_ || !complete_ || !prelude_ || !warm_up_ || !update_environment_ || !needs_process_ ||
+  Ref interruptible = get_function(ns.get(), "make_blocking_calls_interruptible");
+  Ref install_guard = get_function(ns.get(), "install_guard");
+  if (!run_ || !reset_ || !complete_ || !prelude_ || !warm_up_ || !update_environment_ || !needs_process_ || !finalize_ ||
       !display || !block ||
       !install_stdio ||
-      !patch_threading || !setup_site || !isolate_environment) {
+      !patch_threading || !setup_site || !isolate_environment || !interruptible || !install_guard) {
     return failed("loading the runner");
   }
 
@@ -155,6 +158,8 @@ Status PythonSession::install(SessionIo& io) {
     // waits are made interruptible here instead.
     if (!call(patch_threading, {})) return failed("making Thread.join interruptible");
     if (!call(isolate_environment, {})) return failed("giving the session its own environment");
+    if (!call(interruptible, {})) return failed("making blocking calls interruptible");
+    if (guard && !call(install_guard, {})) return failed("installing the session guard");
     Ref sleep = steal(PyObject_GetAttrString(module.get(), "sleep"));
     if (!sleep || !set_module_attr("time", "sleep", sleep.get())) return failed("installing time.sleep");
     Ref frames = steal(PyObject_GetAttrString(module.get(), "current_frames"));
@@ -282,11 +287,13 @@ RunOutcome PythonSession::run(std::string_view code, std::uint64_t token,
   return outcome;
 }
 
-ResetOutcome PythonSession::reset() {
+ResetOutcome PythonSession::reset(std::uint64_t token) {
   Interpreter::Scope attached(*interp_);
   ResetOutcome outcome;
   const auto start = Clock::now();
+  if (token != 0) interrupts_.cell_started(token);
   Ref removed = call(reset_, {});
+  if (token != 0) interrupts_.cell_finished();
   outcome.duration_ms = ms_since(start);
   if (!removed) {
     log::warn("reset: " + error_from_current_exception("resetting __main__").message);
@@ -373,6 +380,14 @@ CloseOutcome PythonSession::close(std::chrono::milliseconds grace) {
   if (closed_) return {};
   closed_ = true;
   interp_->attach();
+  if (finalize_) {
+    // A token no cell uses: the close's own deadline.
+    constexpr std::uint64_t kClosing = ~std::uint64_t{0};
+    interrupts_.cell_started(kClosing);
+    interrupts_.interrupt_at(kClosing, Clock::now() + grace);
+    if (!call(finalize_, {})) PyErr_Clear();
+    interrupts_.cell_finished();
+  }
   run_.reset();
   reset_.reset();
   complete_.reset();
@@ -380,6 +395,7 @@ CloseOutcome PythonSession::close(std::chrono::milliseconds grace) {
   warm_up_.reset();
   update_environment_.reset();
   needs_process_.reset();
+  finalize_.reset();
   process_modules_.reset();
   return interp_->end(interrupts_, grace);
 }

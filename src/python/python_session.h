@@ -38,8 +38,10 @@ class PythonSession {
   // subinterpreter also gets the interruptible time.sleep and joins, the
   // replayed `site` and the module policy. `io` and `interrupts` must
   // outlive the interpreter (if it is parked, forever).
+  // `guard`: install the session guard (python/guard.py) in a subinterpreter.
   static Result<std::unique_ptr<PythonSession>> create(SessionIo& io, InterruptTarget& interrupts,
-                                                       InterpreterKind kind = InterpreterKind::kSubinterpreter);
+                                                       InterpreterKind kind = InterpreterKind::kSubinterpreter,
+                                                       bool guard = true);
   ~PythonSession();
   PythonSession(const PythonSession&) = delete;
   PythonSession& operator=(const PythonSession&) = delete;
@@ -56,7 +58,9 @@ class PythonSession {
   // The result of a cell that needs a process in a session that cannot
   // move: not run, an ImportError that says why and suggests a restart.
   RunOutcome refuse(const NeedsProcess& needs);
-  ResetOutcome reset();
+  // Interruptible like a cell (`token`): finalizers of the user's objects
+  // run here and may loop.
+  ResetOutcome reset(std::uint64_t token = 0);
   CompleteOutcome complete(std::string_view code, std::optional<std::size_t> cursor);
   // Set-up code (the pool's prelude), run outside __main__.
   std::optional<ErrorInfo> prelude(std::string_view code);
@@ -76,7 +80,9 @@ class PythonSession {
   void set_execution_count(int count) { count_ = count; }
   InterpreterKind kind() const { return kind_; }
 
-  // Ends the interpreter (see Interpreter::end). Nothing else may be called after.
+  // Runs what ending the interpreter would (atexit callbacks, finalizers of
+  // __main__'s objects) under an interrupt at `grace`, then ends the
+  // interpreter (see Interpreter::end). Nothing else may be called after.
   CloseOutcome close(std::chrono::milliseconds grace);
 
   int execution_count() const { return count_; }
@@ -84,12 +90,12 @@ class PythonSession {
  private:
   PythonSession(std::unique_ptr<Interpreter> interp, InterruptTarget& interrupts, InterpreterKind kind)
       : interp_(std::move(interp)), interrupts_(interrupts), kind_(kind) {}
-  Status install(SessionIo& io);
+  Status install(SessionIo& io, bool guard);
 
   std::unique_ptr<Interpreter> interp_;
   InterruptTarget& interrupts_;
   const InterpreterKind kind_;
-  Ref run_, reset_, complete_, prelude_, warm_up_, update_environment_, needs_process_;  // the runner's functions
+  Ref run_, reset_, complete_, prelude_, warm_up_, update_environment_, needs_process_, finalize_;  // the runner's
   Ref process_modules_;  // frozenset of ProcessModules, as of generation process_modules_generation_
   std::uint64_t process_modules_generation_ = 0;
   int count_ = 0;

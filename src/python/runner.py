@@ -140,6 +140,27 @@ def _run_code(code):
     return _eval(code, _ns)
 
 
+def finalize():
+    """Before the interpreter ends: what it would run then (atexit
+    callbacks, finalizers of the user's objects), here, where an interrupt
+    (the close deadline) can stop each step."""
+    for step in (_run_atexit, reset, _collect):
+        try:
+            step()
+        except BaseException:  # an interrupted step; the next ones still run
+            pass
+
+
+def _run_atexit():
+    import atexit
+    atexit._run_exitfuncs()  # and forgets them: Py_EndInterpreter will not run them again
+
+
+def _collect():
+    import gc
+    gc.collect()
+
+
 def reset():
     """Empties __main__ in place; returns how many user names were removed."""
     kept = {k: _ns[k] for k in _KEEP if k in _ns}

@@ -1,6 +1,7 @@
-// SessionIo: where a session's Python output goes. The `_subcell` module
-// calls it with the GIL held; implementations (sessions/output_sink) may
-// block, and release the GIL through GilRelease first.
+// SessionIo: what a session's Python code asks of its session: where its
+// output goes, and ending it (os._exit). The `_subcell` module calls it
+// with the GIL held; implementations (sessions/output_sink) may block, and
+// release the GIL through the Waiter first.
 #pragma once
 
 #include <stop_token>
@@ -28,11 +29,20 @@ class Waiter {
   virtual std::stop_token stop_token() = 0;
 };
 
+// How session code asked its session to end (os._exit, os.abort): what a
+// process would have done, done to the session alone.
+struct SessionEnd {
+  enum class How { kExit, kAbort } how = How::kExit;
+  int status = 0;  // os._exit's
+};
+
 class SessionIo {
  public:
   virtual ~SessionIo() = default;
   virtual IoStatus write(Stream stream, std::string_view utf8, Waiter& waiter) = 0;
   virtual IoStatus display(MimeBundle bundle, Waiter& waiter) = 0;
+  // Any thread of the session, GIL held; must not block on the session.
+  virtual void end_session(SessionEnd end) = 0;
 };
 
 }  // namespace subcell::py

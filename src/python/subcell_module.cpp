@@ -2,11 +2,13 @@
 
 #include <stdlib.h>
 
+#include <climits>
 #include <cmath>
 #include <mutex>
 
 #include "python/convert.h"
 #include "python/ref.h"
+#include "support/protected_fds.h"
 
 namespace subcell::py {
 namespace {
@@ -178,6 +180,37 @@ PyObject* set_process_timezone(PyObject* /*module*/, PyObject* arg) {
   Py_RETURN_NONE;
 }
 
+// The guard's view of the descriptors the server owns (support/protected_fds.h).
+PyObject* is_protected_fd(PyObject* /*module*/, PyObject* arg) {
+  const long fd = PyLong_AsLong(arg);
+  if (fd == -1 && PyErr_Occurred()) return nullptr;
+  return PyBool_FromLong(fd >= 0 && fd <= INT_MAX && protected_fds::contains(static_cast<int>(fd)));
+}
+
+PyObject* protected_fd_list(PyObject* /*module*/, PyObject* /*unused*/) {
+  Ref list = steal(PyList_New(0));
+  for (int fd : protected_fds::all()) {
+    Ref n = steal(PyLong_FromLong(fd));
+    if (!list || !n || PyList_Append(list.get(), n.get()) < 0) return nullptr;
+  }
+  return list.release();
+}
+
+// os._exit / os.abort in a subinterpreter session: the session ends (the
+// server goes on). The caller raises SystemExit to unwind its thread.
+PyObject* end_session(PyObject* module, PyObject* const* args, Py_ssize_t nargs) {
+  if (nargs != 2 || !PyUnicode_Check(args[0])) return PyErr_Format(PyExc_TypeError, "end_session(how, status)");
+  const long status = PyLong_AsLong(args[1]);
+  if (status == -1 && PyErr_Occurred()) return nullptr;
+  ModuleState* st = bound_state(module);
+  if (st == nullptr) return nullptr;
+  SessionEnd end;
+  end.how = PyUnicode_CompareWithASCIIString(args[0], "abort") == 0 ? SessionEnd::How::kAbort : SessionEnd::How::kExit;
+  end.status = static_cast<int>(status);
+  st->io->end_session(end);
+  Py_RETURN_NONE;
+}
+
 PyMethodDef kMethods[] = {
     {"write_stdout", write_stdout, METH_O, "Write text to the session's stdout."},
     {"write_stderr", write_stderr, METH_O, "Write text to the session's stderr."},
@@ -185,6 +218,10 @@ PyMethodDef kMethods[] = {
     {"sleep", sleep, METH_O, "time.sleep, interruptible by the session."},
     {"current_frames", current_frames, METH_NOARGS, "sys._current_frames for this interpreter only."},
     {"set_process_timezone", set_process_timezone, METH_O, "Sets the process's TZ (for time.tzset)."},
+    {"is_protected_fd", is_protected_fd, METH_O, "Whether a descriptor belongs to the server."},
+    {"protected_fds", protected_fd_list, METH_NOARGS, "The descriptors that belong to the server."},
+    {"end_session", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(end_session)), METH_FASTCALL,
+     "Ends this session (os._exit, os.abort in a subinterpreter)."},
     {nullptr, nullptr, 0, nullptr},
 };
 

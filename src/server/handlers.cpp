@@ -70,8 +70,9 @@ void Server::on_initialize(const Json& params, rpc::Reply reply) {
   auto p = protocol::decode_initialize(params);
   if (!p) return reply(p.error());
   if (!p->client.empty()) log::info("client: " + p->client);
+  if (p->guard) options_.guard = *p->guard;
   sessions_->configure_pool(p->pool_size ? static_cast<std::size_t>(*p->pool_size) : options_.pool_size,
-                            p->prelude.value_or(options_.prelude));
+                            p->prelude.value_or(options_.prelude), options_.guard);
   if (p->isolation) options_.isolation = *p->isolation;
   if (p->interpreters_in_workers) options_.interpreters_in_workers = *p->interpreters_in_workers;
   if (p->limits.memory_mb) options_.limits.memory_mb = p->limits.memory_mb;
@@ -92,6 +93,7 @@ Json Server::capabilities() const {
   const Json process_interrupt{{"bytecode", true}, {"sleep", true}, {"lockWaits", true}, {"blockingCalls", true}};
   Json caps{{"interrupt", interpreter_interrupt}, {"display", true}, {"reset", true}, {"complete", true}};
   if (options_.role == ServerRole::kServer) {
+    caps["guard"] = options_.guard;
     caps["isolation"] = Json{
         {"modes", {"interpreter", "process", "auto"}},
         {"default", protocol::isolation_name(options_.isolation)},
@@ -110,6 +112,7 @@ protocol::Isolation Server::own_isolation() const {
 void Server::on_shutdown(const Json&, rpc::Reply reply) {
   shutdown_received_ = true;
   cancel_jobs(sessions_->close_all(), "the server is shutting down");
+  watch_closing();
   stop_workers(static_cast<std::uint64_t>(options_.close_grace.count()) + 1000);
   shutdown_reply_.emplace(std::move(reply));
   maybe_finish();
@@ -206,6 +209,7 @@ void Server::on_session_close(const Json& params, rpc::Reply reply) {
   auto cancelled = sessions_->close(**session);
   cancel_jobs(cancelled, "the session was closed");
   closing_.emplace((*session)->serial, PendingClose{std::move(reply), static_cast<int>(cancelled.size())});
+  watch_closing();
 }
 
 void Server::on_session_list(const Json&, rpc::Reply reply) { list_sessions(std::move(reply)); }

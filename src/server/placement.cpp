@@ -64,6 +64,7 @@ void Server::move_to_process(Session& session, PendingJob cell, const NeedsProce
   // The interpreter holds nothing of the user's: it goes, its queue moves.
   std::deque<Job> queued = session.take_queued();
   (void)sessions_->close(session);
+  watch_closing();
   session.id.clear();  // the id belongs to the process session from now on
 
   const std::string reason = "the cell imports " + joined(needs.modules) + ", which cannot load in a subinterpreter";
@@ -151,6 +152,7 @@ void Server::on_session_restart(const Json& params, rpc::Reply reply) {
   if (auto info = local_info_.find((*session)->serial); info != local_info_.end()) open = info->second.params;
   if (p->isolation) open.isolation = p->isolation;
   cancel_jobs(sessions_->close(**session), "the session was restarted");
+  watch_closing();
   reopen(p->session, std::move(open));
 }
 

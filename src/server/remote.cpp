@@ -49,7 +49,7 @@ void Server::configure_workers(const protocol::InitializeParams& p) {
   const std::string prelude = p.prelude.value_or(options_.prelude);
   o.process_init = Json{{"poolSize", 1}, {"prelude", prelude}};
   const std::size_t pool = p.pool_size ? static_cast<std::size_t>(*p.pool_size) : options_.pool_size;
-  o.interpreters_init = Json{{"poolSize", pool}, {"prelude", prelude}};
+  o.interpreters_init = Json{{"poolSize", pool}, {"prelude", prelude}, {"guard", p.guard.value_or(options_.guard)}};
   o.recycle_after_sessions =
       p.recycle_after_sessions ? static_cast<std::size_t>(*p.recycle_after_sessions) : options_.recycle_after_sessions;
   o.recycle_after_mb = p.recycle_after_mb ? static_cast<std::size_t>(*p.recycle_after_mb) : options_.recycle_after_mb;

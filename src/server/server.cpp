@@ -24,6 +24,7 @@ Server* from(uv_handle_t* h) { return static_cast<Server*>(h->data); }
 
 Server::Server(const py::RuntimeInfo& python, ServerOptions options)
     : python_(python), options_(std::move(options)), dispatcher_(*this) {
+  fd_floor_ = std::make_unique<protected_fds::FdFloor>();
   uv_loop_init(&loop_);
   SessionOptions so;
   so.kind = options_.role == ServerRole::kProcessWorker ? py::InterpreterKind::kMain : py::InterpreterKind::kSubinterpreter;
@@ -51,7 +52,7 @@ int Server::run(int in_fd, int out_fd) {
   wake_.get()->data = this;
   uv_async_init(&loop_, wake_.get(), [](uv_async_t* h) { from(reinterpret_cast<uv_handle_t*>(h))->on_wake(); });
   wake_.mark_initialized();
-  for (auto* timer : {&coalesce_timer_, &exit_timer_, &pool_timer_}) {
+  for (auto* timer : {&coalesce_timer_, &exit_timer_, &pool_timer_, &close_watchdog_}) {
     uv_timer_init(&loop_, timer->get());
     timer->mark_initialized();
     timer->get()->data = this;
@@ -82,6 +83,10 @@ int Server::run(int in_fd, int out_fd) {
     log::error(s.error().message);
     return 2;
   }
+  // Every descriptor the server has now is its own: the session guard
+  // keeps cells off them (python/guard.py).
+  fd_floor_.reset();
+  protected_fds::add_all_open(protected_fds::floor());
   uv_run(&loop_, UV_RUN_DEFAULT);
   return exit_code_;
 }
@@ -231,6 +236,7 @@ Server::DrainResult Server::drain(Session& session) {
 }
 
 bool Server::handle(Session& session, SessionEvent& event) {
+  if (session.abandoned() && !std::holds_alternative<SessionClosed>(event)) return true;  // nobody listens
   if (auto* out = std::get_if<StreamOutput>(&event)) {
     if (!session.id.empty()) send_raw(protocol::output_notification(session.id, *out));
   } else if (auto* started = std::get_if<CellStarted>(&event)) {
@@ -241,6 +247,8 @@ bool Server::handle(Session& session, SessionEvent& event) {
     on_job_done(session, *done);
   } else if (auto* cancelled = std::get_if<JobsCancelled>(&event)) {
     cancel_jobs(cancelled->jobs, cancelled->reason);
+  } else if (auto* ended = std::get_if<SessionEnded>(&event)) {
+    on_session_ended(session, *ended);
   } else if (auto* ready = std::get_if<SessionReady>(&event)) {
     on_session_ready(session, *ready);
   } else if (auto* closed = std::get_if<SessionClosed>(&event)) {
@@ -265,6 +273,7 @@ void Server::on_session_ready(Session& session, const SessionReady& ready) {
     reply(Error{rpc::kSessionStartFailed, "session/open: " + *ready.error});
     auto cancelled = sessions_->close(session);
     cancel_jobs(cancelled, "the session could not start");
+    watch_closing();
     return;
   }
   reply(protocol::encode_opened(session.id, pooled, own_isolation(), ::getpid()));
@@ -285,12 +294,77 @@ void Server::on_job_done(Session& session, JobDone& done) {
       [&](auto& outcome) {
         using T = std::decay_t<decltype(outcome)>;
         if constexpr (std::is_same_v<T, JobFailed>) {
-          pending.reply(Error{rpc::kSessionStartFailed, outcome.message});
+          pending.reply(Error{outcome.crashed ? rpc::kSessionCrashed : rpc::kSessionStartFailed,
+                              pending.reply.method() + ": " + outcome.message});
         } else {
           pending.reply(protocol::encode(outcome));
         }
       },
       done.outcome);
+}
+
+void Server::on_session_ended(Session& session, const SessionEnded& ended) {
+  // What a process session's crash looks like, for an interpreter session
+  // whose code called os._exit or os.abort: the session goes, the server
+  // and every other session stay.
+  protocol::Crash crash;
+  if (ended.end.how == py::SessionEnd::How::kAbort) {
+    crash.cause = "signal";
+    crash.signal = "SIGABRT";
+    crash.message = "the session's code called os.abort(); the session was ended (the server goes on)";
+  } else {
+    crash.cause = "exit";
+    crash.exit_code = ended.end.status;
+    crash.message = "the session's code called os._exit(" + std::to_string(ended.end.status) +
+                    "); the session was ended (the server goes on)";
+  }
+  const std::string id = session.id;
+  if (!id.empty()) send(rpc::make_notification("session/crashed", protocol::crashed_params(id, crash)));
+  for (JobId job : ended.cancelled) {
+    auto it = jobs_.find(job);
+    if (it == jobs_.end()) continue;
+    PendingJob pending = std::move(it->second);
+    jobs_.erase(it);
+    job_by_request_.erase(pending.request_key);
+    pending.reply(Error{rpc::kSessionCrashed, pending.reply.method() + ": session '" + id + "' ended: " + crash.message});
+  }
+  (void)sessions_->close(session);
+  watch_closing();
+}
+
+// ------------------------------------------------------------------ closing
+
+void Server::watch_closing() {
+  if (uv_is_active(close_watchdog_.base())) return;
+  uv_timer_start(
+      close_watchdog_.get(), [](uv_timer_t* t) { from(reinterpret_cast<uv_handle_t*>(t))->abandon_overdue(); }, 100, 100);
+}
+
+void Server::abandon_overdue() {
+  // A session gets its close grace for its threads, and a little more for
+  // the cell to notice its interrupt; one still closing after that is
+  // stuck (in C, or in a loop that swallows interrupts) and is abandoned,
+  // so that close, shutdown and exit answer in bounded time.
+  for (Session* s : sessions_->abandon_overdue(options_.close_grace + kAbandonSlack)) {
+    if (auto it = closing_.find(s->serial); it != closing_.end()) {
+      CloseOutcome outcome;
+      outcome.ended = false;
+      it->second.reply(protocol::encode_close(outcome, it->second.cancelled_cells, "abandoned"));
+      closing_.erase(it);
+    }
+    std::vector<JobId> owed;
+    for (const auto& [id, job] : jobs_) {
+      if (job.session_serial == s->serial) owed.push_back(id);
+    }
+    cancel_jobs(owed, "the session was closed while this was running, and abandoned");
+    if (auto it = opening_.find(s->serial); it != opening_.end()) {
+      it->second.first(Error{rpc::kSessionStartFailed, "session/open: the session did not start in time"});
+      opening_.erase(it);
+    }
+    local_info_.erase(s->serial);
+  }
+  if (!sessions_->closing_any()) uv_timer_stop(close_watchdog_.get());
+  maybe_finish();
 }
 
 // ------------------------------------------------------------------ leaving
@@ -300,6 +374,7 @@ void Server::begin_exit(int code) {
   exiting_ = true;
   exit_code_ = code;
   cancel_jobs(sessions_->close_all(), "the server is exiting");
+  watch_closing();
   stop_workers(static_cast<std::uint64_t>(options_.close_grace.count()));
   uv_timer_start(
       exit_timer_.get(), [](uv_timer_t* t) { from(reinterpret_cast<uv_handle_t*>(t))->finish(); },
@@ -355,6 +430,7 @@ void Server::close_when_flushed() {
   coalesce_timer_.close();
   exit_timer_.close();
   pool_timer_.close();
+  close_watchdog_.close();
   sigterm_.close();
   sigint_.close();
 }

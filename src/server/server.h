@@ -37,6 +37,7 @@
 #include "python/runtime.h"
 #include "rpc/dispatcher.h"
 #include "sessions/session_manager.h"
+#include "support/protected_fds.h"
 #include "support/spin.h"
 #include "support/uv_handle.h"
 #include "transport/stdio_transport.h"
@@ -66,6 +67,7 @@ struct ServerOptions {
   std::size_t recycle_after_sessions = 500;
   std::size_t recycle_after_mb = 1024;
   protocol::Limits limits;  // session/open's defaults
+  bool guard = true;        // the session guard in interpreter sessions
 };
 
 class Server final : public SessionListener,
@@ -153,6 +155,9 @@ class Server final : public SessionListener,
   bool handle(Session& session, SessionEvent& event);
   void on_job_done(Session& session, JobDone& done);
   void on_session_ready(Session& session, const SessionReady& ready);
+  void on_session_ended(Session& session, const SessionEnded& ended);
+  void watch_closing();
+  void abandon_overdue();
   void send_raw(std::string body);
 
   // remote.cpp: sessions in worker processes.
@@ -189,14 +194,19 @@ class Server final : public SessionListener,
   void close_when_flushed();
 
   static constexpr std::chrono::milliseconds kPoolRefillDelay{20};
+  static constexpr std::chrono::milliseconds kAbandonSlack{500};
 
   const py::RuntimeInfo python_;
   ServerOptions options_;  // initialize may change the placement defaults
+  // Held while the loop and its handles are made, so their descriptors
+  // land above protected_fds::floor(), out of cells' reach.
+  std::unique_ptr<protected_fds::FdFloor> fd_floor_;
   uv_loop_t loop_{};
   UvHandle<uv_async_t> wake_;
   UvHandle<uv_timer_t> coalesce_timer_;
   UvHandle<uv_timer_t> exit_timer_;
   UvHandle<uv_timer_t> pool_timer_;
+  UvHandle<uv_timer_t> close_watchdog_;  // abandons sessions that do not close in time
   UvHandle<uv_signal_t> sigterm_;
   UvHandle<uv_signal_t> sigint_;
   std::unique_ptr<StdioTransport> transport_;

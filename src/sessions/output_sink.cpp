@@ -1,5 +1,6 @@
 #include "sessions/output_sink.h"
 
+#include "sessions/session.h"
 #include "support/log.h"
 
 namespace subcell {
@@ -62,6 +63,8 @@ py::IoStatus OutputSink::write(Stream stream, std::string_view utf8, py::Waiter&
   }
   return py::IoStatus::kOk;
 }
+
+void OutputSink::end_session(py::SessionEnd end) { session_.end_from_python(end); }
 
 py::IoStatus OutputSink::display(MimeBundle bundle, py::Waiter& waiter) {
   return send(DisplayOutput{cell(), std::move(bundle)}, waiter, true);

@@ -38,6 +38,7 @@ class OutputSink final : public py::SessionIo {
 
   py::IoStatus write(Stream stream, std::string_view utf8, py::Waiter& waiter) override;
   py::IoStatus display(MimeBundle bundle, py::Waiter& waiter) override;
+  void end_session(py::SessionEnd end) override;
 
   // The cell that output belongs to from now on (session thread).
   void set_cell(CellRef cell);

@@ -109,6 +109,17 @@ void Session::spin_for_job() {
 
 bool Session::interrupt(JobId job) { return interrupts_.request(job); }
 
+void Session::end_from_python(py::SessionEnd end) {
+  if (ended_.exchange(true)) return;
+  std::vector<JobId> cancelled = begin_close();
+  sink_.post(SessionEnded{end, std::move(cancelled)});
+}
+
+void Session::abandon() {
+  abandoned_.store(true);
+  sink_.set_closing();
+}
+
 std::vector<JobId> Session::begin_close() {
   std::vector<JobId> cancelled;
   {
@@ -137,7 +148,7 @@ void Session::main() {
               std::strerror(errno));
   }
 #endif
-  auto python = py::PythonSession::create(sink_, interrupts_, options_.kind);
+  auto python = py::PythonSession::create(sink_, interrupts_, options_.kind, options_.guard);
   if (!python) {
     log::error(python.error().message);
     sink_.post(SessionReady{python.error().message});
@@ -224,13 +235,18 @@ void Session::run_job(py::PythonSession& py, Job& job) {
     if (!outcome.defines_code) tags_.erase(cell.execution_count);
     cells_run_.fetch_add(1);
     const bool failed = outcome.error.has_value();
+    if (ended_.load()) {
+      // The cell ended its session: answered like a process session's crash.
+      sink_.post(JobDone{run->id, JobFailed{"the session ended while this cell ran (os._exit or os.abort)", true}});
+      return;
+    }
     sink_.post(JobDone{run->id, std::move(outcome)});
     if (failed && run->stop_on_error) {
       std::vector<JobId> dropped = cancel_queued();
       if (!dropped.empty()) sink_.post(JobsCancelled{std::move(dropped), "an earlier cell of the session failed"});
     }
   } else if (auto* reset = std::get_if<ResetJob>(&job)) {
-    sink_.post(JobDone{reset->id, py.reset()});
+    sink_.post(JobDone{reset->id, py.reset(reset->id)});
   } else if (auto* complete = std::get_if<CompleteJob>(&job)) {
     sink_.post(JobDone{complete->id, py.complete(complete->code, complete->cursor)});
   } else if (auto* configure = std::get_if<ConfigureJob>(&job)) {

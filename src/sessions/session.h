@@ -72,6 +72,8 @@ struct SessionOptions {
   std::chrono::milliseconds close_grace{2000};
   // Each cell is interrupted once it has run this long.
   std::optional<std::chrono::milliseconds> cell_time_limit;
+  // The session guard (python/guard.py) in a subinterpreter.
+  bool guard = true;
 };
 
 class Session {
@@ -103,6 +105,16 @@ class Session {
   // running one, and lets the thread end the interpreter. SessionClosed is
   // the last event; then the channel closes.
   std::vector<JobId> begin_close();
+
+  // Session code called os._exit/os.abort (through py::SessionIo): the
+  // session closes itself and says so with SessionEnded. Any thread.
+  void end_from_python(py::SessionEnd end);
+
+  // Given up on: closing did not finish in time (a cell stuck in C, a
+  // finalizer that loops). Its thread is left to whatever it does; output
+  // goes to the log; nothing it produces reaches a client any more.
+  void abandon();
+  bool abandoned() const { return abandoned_.load(); }
 
   // Whether the thread has finished (after SessionClosed).
   bool finished() const { return state() == SessionState::kClosed; }
@@ -154,6 +166,8 @@ class Session {
   std::atomic<SessionState> state_{SessionState::kStarting};
   std::atomic<int> cells_run_{0};
   std::atomic<bool> parked_{false};
+  std::atomic<bool> abandoned_{false};
+  std::atomic<bool> ended_{false};  // end_from_python was called
   // Cell ids by execution count, for frames of earlier cells; only cells
   // that define code are remembered. Session thread only.
   std::map<int, CellTag> tags_;

@@ -11,6 +11,7 @@
 
 #include "channels/channel.h"
 #include "python/outcome.h"
+#include "python/session_io.h"
 
 namespace subcell {
 
@@ -42,9 +43,11 @@ struct DisplayOutput {
   MimeBundle data;
 };
 
-// A job could not run (the session failed to start, or is closing).
+// A job could not run (the session failed to start, or is closing), or
+// the session ended under it (`crashed`).
 struct JobFailed {
   std::string message;
+  bool crashed = false;
 };
 
 struct JobDone {
@@ -56,14 +59,21 @@ struct SessionClosed {
   CloseOutcome outcome;
 };
 
+// Session code ended the session (os._exit, os.abort in a subinterpreter):
+// it closes itself; `cancelled` are the queued jobs it dropped.
+struct SessionEnded {
+  py::SessionEnd end;
+  std::vector<JobId> cancelled;
+};
+
 // Queued jobs the session dropped by itself (a stop-on-error cell failed).
 struct JobsCancelled {
   std::vector<JobId> jobs;
   std::string reason;
 };
 
-using SessionEvent =
-    std::variant<SessionReady, CellStarted, StreamOutput, DisplayOutput, JobDone, JobsCancelled, SessionClosed>;
+using SessionEvent = std::variant<SessionReady, CellStarted, StreamOutput, DisplayOutput, JobDone, JobsCancelled,
+                                  SessionEnded, SessionClosed>;
 
 // Output costs its bytes; consecutive writes of one cell to one stream
 // merge into one event (up to kMaxChunk), which is how output is coalesced.

@@ -6,10 +6,16 @@
 #include <chrono>
 #include <thread>
 
+#include "python/runtime.h"
 #include "support/log.h"
+#include "support/memory.h"
 
 namespace subcell {
 namespace {
+
+// What one more own-GIL interpreter costs, with margin: its thread's stack
+// (8 MiB of address space) and CPython's arenas and first imports.
+constexpr memory::Need kInterpreterNeed{48u << 20, 96u << 20};
 
 bool is_directory(const std::string& path) {
   struct stat st {};
@@ -38,14 +44,17 @@ SessionManager::~SessionManager() {
     }
   }
   for (auto& s : parked_) (void)s.release();
+  for (auto& s : abandoned_) (void)s.release();  // their threads may still run
 }
 
-void SessionManager::configure_pool(std::size_t size, std::string prelude) {
-  if (prelude != pool_prelude_) discard_pool();
+void SessionManager::configure_pool(std::size_t size, std::string prelude, bool guard) {
+  if (prelude != pool_prelude_ || guard != options_.guard) discard_pool();
+  options_.guard = guard;
   pool_target_ = size;
   pool_prelude_ = std::move(prelude);
   pool_failures_ = 0;
   while (pool_.size() > pool_target_) {
+    close_began_[pool_.back()->serial] = std::chrono::steady_clock::now();
     closing_.push_back(std::move(pool_.back()));
     pool_.pop_back();
     closing_.back()->begin_close();
@@ -67,6 +76,10 @@ void SessionManager::fill_pool() {
   if (pool_failures_ >= 3) return;
   const bool main = options_.kind == py::InterpreterKind::kMain;
   while (pool_.size() < pool_target_ && !(main && (main_taken_ || !pool_.empty()))) {
+    if (auto why = memory::shortfall(kInterpreterNeed)) {
+      log::warn("the warm pool is not refilled: " + *why);
+      return;
+    }
     SessionOptions o = options_;
     o.prelude = pool_prelude_;
     o.warm = true;
@@ -76,6 +89,7 @@ void SessionManager::fill_pool() {
 
 void SessionManager::discard_pool() {
   for (auto& s : pool_) {
+    close_began_[s->serial] = std::chrono::steady_clock::now();
     s->begin_close();
     closing_.push_back(std::move(s));
   }
@@ -100,15 +114,20 @@ Result<SessionManager::Opened> SessionManager::open(const OpenOptions& options) 
   std::unique_ptr<Session> session;
   bool pooled = false;
   const bool main = options_.kind == py::InterpreterKind::kMain;
+  const bool guard = options.guard.value_or(options_.guard);
   // The oldest pooled interpreter is the one closest to ready.
-  if (!pool_.empty() && pool_.front()->state() != SessionState::kClosed) {
+  if (guard == options_.guard && !pool_.empty() && pool_.front()->state() != SessionState::kClosed) {
     session = std::move(pool_.front());
     pool_.erase(pool_.begin());
     pooled = true;
   } else if (main && main_taken_) {
     return Error{kNoRoom, "this worker process already hosts its session"};
+  } else if (auto why = memory::shortfall(kInterpreterNeed); why && !main) {
+    return Error{kNoRoom, "not enough memory for another interpreter: " + *why};
   } else {
-    session = std::make_unique<Session>(listener_, options_);
+    SessionOptions o = options_;
+    o.guard = guard;
+    session = std::make_unique<Session>(listener_, std::move(o));
   }
   if (main) main_taken_ = true;
   session->id = id;
@@ -131,7 +150,7 @@ Session* SessionManager::by_serial(std::uint64_t serial) const {
   for (const auto& [id, s] : open_) {
     if (s->serial == serial) return s.get();
   }
-  for (const auto* list : {&pool_, &closing_}) {
+  for (const auto* list : {&pool_, &closing_, &abandoned_}) {
     for (const auto& s : *list) {
       if (s->serial == serial) return s.get();
     }
@@ -157,7 +176,25 @@ std::vector<JobId> SessionManager::close(Session& session) {
   if (it == open_.end() || it->second.get() != &session) return {};
   closing_.push_back(std::move(it->second));
   open_.erase(it);
+  close_began_[session.serial] = std::chrono::steady_clock::now();
   return session.begin_close();
+}
+
+std::vector<Session*> SessionManager::abandon_overdue(std::chrono::steady_clock::duration after) {
+  std::vector<Session*> out;
+  const auto now = std::chrono::steady_clock::now();
+  std::erase_if(closing_, [&](std::unique_ptr<Session>& s) {
+    auto began = close_began_.find(s->serial);
+    if (s->finished() || began == close_began_.end() || now - began->second < after) return false;
+    log::warn("session '" + s->id + "' did not close within its grace; abandoned (its interpreter is never touched again)");
+    close_began_.erase(began);
+    s->abandon();
+    py::Runtime::mark_unclean();
+    out.push_back(s.get());
+    abandoned_.push_back(std::move(s));
+    return true;
+  });
+  return out;
 }
 
 std::vector<JobId> SessionManager::close_all() {
@@ -171,12 +208,16 @@ std::vector<JobId> SessionManager::close_all() {
 }
 
 void SessionManager::reap(Session& session) {
-  auto it = std::find_if(closing_.begin(), closing_.end(), [&](const auto& s) { return s.get() == &session; });
-  if (it == closing_.end()) return;
-  std::unique_ptr<Session> owned = std::move(*it);
-  closing_.erase(it);
-  owned->join();
-  if (owned->parked()) parked_.push_back(std::move(owned));
+  close_began_.erase(session.serial);
+  for (auto* list : {&closing_, &abandoned_}) {
+    auto it = std::find_if(list->begin(), list->end(), [&](const auto& s) { return s.get() == &session; });
+    if (it == list->end()) continue;
+    std::unique_ptr<Session> owned = std::move(*it);
+    list->erase(it);
+    owned->join();
+    if (owned->parked()) parked_.push_back(std::move(owned));
+    return;
+  }
 }
 
 }  // namespace subcell

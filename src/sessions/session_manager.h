@@ -30,6 +30,7 @@ struct OpenOptions {
   std::map<std::string, std::optional<std::string>> env;
   std::optional<std::chrono::milliseconds> cell_time_limit;
   std::optional<int> execution_count;  // counting goes on from here (a moved session)
+  std::optional<bool> guard;           // the session guard; the manager's default when absent
 };
 
 struct SessionSummary {
@@ -52,8 +53,9 @@ class SessionManager {
   SessionManager(const SessionManager&) = delete;
   SessionManager& operator=(const SessionManager&) = delete;
 
-  // Keeps `size` interpreters warm, each having run `prelude`.
-  void configure_pool(std::size_t size, std::string prelude);
+  // Keeps `size` interpreters warm, each having run `prelude`; `guard`:
+  // whether sessions get the session guard unless open() says otherwise.
+  void configure_pool(std::size_t size, std::string prelude, bool guard = true);
   // Replaces the interpreters open() took from the pool. Not done by open()
   // itself: creating an interpreter keeps a core busy for a few ms, which
   // would slow the reply to the open and the session's first cells.
@@ -79,6 +81,13 @@ class SessionManager {
   // After the session's SessionClosed: joins its thread and frees it, or
   // keeps it forever if its interpreter was parked.
   void reap(Session& session);
+  // Closing sessions that have not finished `after` their close began are
+  // abandoned (Session::abandon): returned once, kept (never joined or
+  // freed) until they finish by themselves, if ever. The process must then
+  // leave with _exit (Runtime::mark_unclean).
+  std::vector<Session*> abandon_overdue(std::chrono::steady_clock::duration after);
+  bool closing_any() const { return !closing_.empty(); }
+  // Open and closing sessions are gone; abandoned ones do not count.
   bool all_closed() const { return open_.empty() && closing_.empty(); }
 
  private:
@@ -93,7 +102,9 @@ class SessionManager {
   std::vector<std::unique_ptr<Session>> pool_;
   std::unordered_map<std::string, std::unique_ptr<Session>> open_;
   std::vector<std::unique_ptr<Session>> closing_;
+  std::unordered_map<std::uint64_t, std::chrono::steady_clock::time_point> close_began_;  // by serial
   std::vector<std::unique_ptr<Session>> parked_;
+  std::vector<std::unique_ptr<Session>> abandoned_;
   std::uint64_t next_auto_id_ = 1;
   bool main_taken_ = false;  // the main interpreter hosts one session per process
 };

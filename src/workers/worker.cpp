@@ -11,6 +11,7 @@
 
 #include "rpc/message.h"
 #include "support/log.h"
+#include "support/protected_fds.h"
 
 namespace subcell {
 namespace {
@@ -65,7 +66,9 @@ Status Worker::start(const WorkerOptions& options) {
   if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
     return Error{0, std::string("socketpair: ") + std::strerror(errno)};
   }
-  const int ours = sv[0];
+  // Our end lives with the server's own descriptors: high, and guarded.
+  const int ours = ::fcntl(sv[0], F_DUPFD_CLOEXEC, protected_fds::floor());
+  ::close(sv[0]);
   const int theirs = sv[1];
 
   uv_pipe_init(loop_, stderr_pipe_.get(), 0);
@@ -123,7 +126,11 @@ Status Worker::start(const WorkerOptions& options) {
   timer_.mark_initialized();
   timer_.get()->data = this;
 
-  const int out = ::fcntl(ours, F_DUPFD_CLOEXEC, 3);
+  const int out = ::fcntl(ours, F_DUPFD_CLOEXEC, protected_fds::floor());
+  uv_os_fd_t stderr_fd = -1;
+  uv_fileno(stderr_pipe_.base(), &stderr_fd);
+  fds_ = {ours, out, stderr_fd};
+  for (int fd : fds_) protected_fds::add(fd);
   transport_ = std::make_unique<StdioTransport>(loop_, ours, out, options.max_message_bytes);
   if (Status s = transport_->start(this); !s) {
     kill(SIGKILL);
@@ -135,6 +142,7 @@ Status Worker::start(const WorkerOptions& options) {
 Worker::~Worker() {
   if (!exited_ && pid_ > 0) kill(SIGKILL);
   if (transport_) transport_->close();
+  for (int fd : fds_) protected_fds::remove(fd);
 }
 
 std::int64_t Worker::request(std::string_view method, rpc::Json params) {

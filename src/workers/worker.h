@@ -117,6 +117,7 @@ class Worker final : private StdioTransport::Handler {
   UvHandle<uv_pipe_t> stderr_pipe_;
   UvHandle<uv_timer_t> timer_;  // kill deadline after stop(); stderr drain after exit
   std::unique_ptr<StdioTransport> transport_;
+  std::vector<int> fds_;  // ours, registered with protected_fds
   pid_t pid_ = -1;
   std::int64_t next_id_ = 1;
   std::int64_t initialize_id_ = 0;

@@ -31,7 +31,7 @@ import time
 from pathlib import Path
 
 SECTIONS = ["server_start", "session_start", "round_trip", "reset", "memory",
-            "parallel", "streaming", "many_sessions"]
+            "parallel", "streaming", "many_sessions", "churn"]
 
 # The same cells as subcell_bench.cpp.
 CPU_CELL = ("def _work(n):\n"
@@ -837,7 +837,8 @@ def build_rows(r):
         rows.append((title,))
 
     # 1. session start
-    section("1. Session start (request -> first cell 1+1 answered), ms", ("sessionStart", "sessionStart"))
+    section("1. Session start (request -> first cell 1+1 answered), ms", ("sessionStart", "sessionStart"),
+            ("processSessionStart", None))
     warm, cold, ks = g(s, "sessionStart", "warm"), g(s, "sessionStart", "cold"), g(k, "sessionStart")
     kmed = g(ks, "totalMs", "median")
     if warm:
@@ -850,6 +851,14 @@ def build_rows(r):
         cm = cold["totalMs"]["median"]
         row("  cold (--pool-size 0): open + 1+1", spread(cold["totalMs"]), spread(g(ks, "totalMs")),
             ratio(kmed, cm), f"<5 ms: {check(cm < 5)}")
+    pwarm, pcold = g(s, "processSessionStart", "warm"), g(s, "processSessionStart", "cold")
+    if pwarm:
+        row("  process session, warm (--process-pool-size 1): open + 1+1", spread(pwarm["totalMs"]),
+            spread(g(ks, "totalMs")), ratio(kmed, pwarm["totalMs"]["median"]))
+        row(f"    of which session/open ({pwarm['pooled']}/{pwarm['reps']} pooled)", spread(pwarm["openMs"]), "-")
+    if pcold:
+        row("  process session, cold (--process-pool-size 0): open + 1+1", spread(pcold["totalMs"]),
+            spread(g(ks, "totalMs")), ratio(kmed, pcold["totalMs"]["median"]))
     if g(s, "serverStart"):
         row("  (server process start, once per editor)", spread(g(s, "serverStart", "spawnToInitializeMs")), "-")
 
@@ -857,7 +866,7 @@ def build_rows(r):
     rt, krt = g(s, "roundTrip"), g(k, "roundTrip")
     if rt or krt:
         section(f"2. Cell round trip, 1+1 on a warm session ({g(rt, 'cells') or g(krt, 'cells')} cells), us",
-                ("roundTrip", "roundTrip"), ("roundTripOneCpu", "roundTripOneCpu"))
+                ("roundTrip", "roundTrip"), ("roundTripOneCpu", "roundTripOneCpu"), ("processRoundTrip", None))
         sm = g(rt, "roundTripUs", "median")
         row("  median (p10-p90)", spread(g(rt, "roundTripUs")), spread(g(krt, "roundTripUs")),
             ratio(g(krt, "roundTripUs", "median"), sm), f"<50 us: {check(sm is not None and sm < 50)}")
@@ -880,6 +889,15 @@ def build_rows(r):
             row("  all on one CPU (taskset 0), median (p10-p90)", spread(g(pin, "roundTripUs")),
                 spread(g(kpin, "roundTripUs")), ratio(g(kpin, "roundTripUs", "median"), g(pin, "roundTripUs", "median")))
         row("  pipelined (all sent at once), cells/s", fmt(g(rt, "pipelinedCellsPerS")), "-")
+    prt = g(s, "processRoundTrip")
+    if prt:
+        pm = g(prt, "roundTripUs", "median")
+        row("  process session (through the server to its worker)", spread(g(prt, "roundTripUs")),
+            spread(g(krt, "roundTripUs")), ratio(g(krt, "roundTripUs", "median"), pm))
+        row("    vs the interpreter session's median", ratio(pm, g(rt, "roundTripUs", "median")) + " the time", "-")
+        row("    time in the cell itself (worker durationMs)", spread(g(prt, "serverDurationUs")), "-")
+        row("    CPU per cell: client / server / worker", f"{fmt(g(prt, 'clientCpuUsPerCell'))} / "
+            f"{fmt(g(prt, 'serverCpuUsPerCell'))} / {fmt(g(prt, 'workerCpuUsPerCell'))}", "-")
 
     # 3. reset
     rs, kr = g(s, "reset"), g(k, "restart")
@@ -904,7 +922,7 @@ def build_rows(r):
     if mem or km:
         section(f"4. Memory per idle session after `{MEM_CELL}`, MB "
                 f"(subcell: {g(mem, 'sessions')} sessions in one process; kernels: {g(km, 'kernels')} processes)",
-                ("memory", "memory"))
+                ("memory", "memory"), ("processMemory", None))
         sr = g(mem, "rssMbPerSession")
         row("  RSS added per session / per kernel", fmt(sr), spread(g(km, "rssMbPerKernel")),
             ratio(g(km, "rssMbPerKernel", "median"), sr), f"<5 MB: {check(sr is not None and sr < 5)}")
@@ -917,6 +935,15 @@ def build_rows(r):
                 fmt(g(km, "rssMbSum")))
             row("  server process RSS before / after", f"{fmt(mem['before']['rssKb'] / 1024)} / "
                 f"{fmt(mem['after']['rssKb'] / 1024)}", "-")
+    pmem = g(s, "processMemory")
+    if pmem:
+        pr = pmem["rssMbPerSession"]
+        row(f"  process sessions ({pmem['sessions']}; server + workers): RSS added per session", fmt(pr),
+            spread(g(km, "rssMbPerKernel")), ratio(g(km, "rssMbPerKernel", "median"), pr))
+        row("    PSS added per process session / per kernel", fmt(pmem["pssMbPerSession"]),
+            spread(g(km, "pssMbPerKernel")), ratio(g(km, "pssMbPerKernel", "median"), pmem["pssMbPerSession"]))
+        row("    private (dirty+clean) per process session / per kernel", fmt(pmem["privateMbPerSession"]),
+            spread(g(km, "privateMbPerKernel")))
 
     # 5. parallel
     par, kpar, base = g(s, "parallel"), g(k, "parallel"), g(r, "machine", "processScaling")
@@ -1008,6 +1035,36 @@ def build_rows(r):
             kept = (many["afterClose"]["rssKb"] - many["base"]["rssKb"]) / 1024
             row("  RSS still held after closing all, MB", f"{fmt(kept)} ({fmt(kept / ns)} per closed session)",
                 "0 (processes exit)")
+
+    # 8. churn: memory over session open/close cycles
+    def churn_rows(c, title, goal):
+        """One churn curve: its growth per cycle, a few of its points, its peak."""
+        rows.append((f"  {title}: {c['cycles']:,} cycles",))
+        growth = c["growthMbPerCycle"]
+        # Bounded: what the fit adds over the run is small next to the peak
+        # (a leak of ~2 MB per cycle adds the whole curve).
+        bounded = abs(growth) * c["cycles"] < 0.5 * c["peakMb"]
+        row("    growth per cycle (least squares over every sample)", fmt(growth, digits=3), "0 (processes exit)", "-",
+            f"bounded: {check(bounded)}" if goal else "-")
+        pts = c["points"]
+        shown = pts[::max(1, (len(pts) - 1) // 6)]
+        if shown[-1] is not pts[-1]:
+            shown.append(pts[-1])
+        row("    RSS at cycle " + " / ".join(f"{p['cycle']:,}" for p in shown),
+            " / ".join(fmt(p["rssMb"]) for p in shown), "-")
+        hosts = "the server process" if c["sessionsInServerProcess"] else f"{c['sessionHosts']} worker processes"
+        row("    peak RSS; sessions ran in", f"{fmt(c['peakMb'])}; {hosts}", "-")
+        row("    time per cycle, ms", fmt(c["msPerCycle"]), "-")
+
+    churn = g(s, "churn")
+    if churn:
+        section("8. Churn: session/open -> 1+1 -> session/close, repeated; total RSS of the server and its workers, MB",
+                ("churn", None))
+        if g(churn, "inServer"):
+            churn_rows(churn["inServer"], "interpreter sessions in the server process (the default)", goal=False)
+        if g(churn, "inWorkers"):
+            churn_rows(churn["inWorkers"], "in recycled workers (--interpreter-host workers --recycle-after-sessions "
+                       f"{churn['recycleAfterSessions']})", goal=True)
     return rows
 
 

@@ -9,8 +9,11 @@
 //   subcell_bench --server PATH [--quick] [--only a,b,...] [--sessions N]
 //
 // Sections: server_start, session_start, round_trip, reset, memory,
-// parallel, streaming, many_sessions. No timed assertions: it only
-// reports (the exit status is non-zero only when the protocol fails).
+// parallel, streaming, many_sessions, churn. session_start, round_trip and
+// memory measure process sessions (a worker process each) too; churn is
+// memory over many session open/close cycles, with sessions in the server
+// and in recycled workers. No timed assertions: it only reports (the exit
+// status is non-zero only when the protocol fails).
 #include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -192,6 +195,13 @@ double self_cpu_s() {
          static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
 }
 
+// CPU time of every thread of a process, in ns (schedstat: precise over few cells).
+double process_cpu_ns(pid_t pid) {
+  double total = 0;
+  for (const auto& [tid, v] : thread_cpu_ns(pid)) total += v.second;
+  return total;
+}
+
 Json memory_snapshot(pid_t pid) {
   return Json{{"rssKb", proc_kb(pid, "status", "VmRSS")},
               {"pssKb", proc_kb(pid, "smaps_rollup", "Pss")},
@@ -199,6 +209,30 @@ Json memory_snapshot(pid_t pid) {
               {"hwmKb", proc_kb(pid, "status", "VmHWM")},
               {"threads", proc_kb(pid, "status", "Threads")}};
 }
+
+// A server and its worker processes (children of any of its threads).
+std::vector<pid_t> with_children(pid_t pid) {
+  std::vector<pid_t> out{pid};
+  const std::string dir = "/proc/" + std::to_string(pid) + "/task/";
+  for (const auto& tid : list_dir(dir)) {
+    std::ifstream in(dir + tid + "/children");
+    for (pid_t child; in >> child;) out.push_back(child);
+  }
+  return out;
+}
+
+// RSS / PSS / private summed over processes (PSS shares what they share).
+Json memory_of(const std::vector<pid_t>& pids) {
+  long rss = 0, pss = 0, priv = 0;
+  for (pid_t p : pids) {
+    rss += std::max(0L, proc_kb(p, "status", "VmRSS"));
+    pss += std::max(0L, proc_kb(p, "smaps_rollup", "Pss"));
+    priv += std::max(0L, proc_kb(p, "smaps_rollup", "Private_Dirty")) +
+            std::max(0L, proc_kb(p, "smaps_rollup", "Private_Clean"));
+  }
+  return Json{{"rssKb", rss}, {"pssKb", pss}, {"privateKb", priv}, {"processes", pids.size()}};
+}
+
 
 // Samples a process's RSS every few ms on its own thread.
 class RssSampler {
@@ -484,6 +518,13 @@ struct Config {
   int stream_reps = 5;
   int many_sessions = 500;
   int warm_gap_ms = 0;  // pause before each warm open; 0: 3x the cold start + 30 ms
+  int process_mem_sessions = 10;  // process sessions: a worker process each
+  // Churn: open -> 1+1 -> close cycles. In the server, CPython's leak
+  // (gh-110411, ~2 MB per interpreter) is kept: 1,200 cycles stay under
+  // ~3.5 GB; in recycled workers the full 5,000.
+  int churn_cycles_in_server = 1200;
+  int churn_cycles_in_workers = 5000;
+  int churn_recycle_after = 200;  // --recycle-after-sessions of the workers curve
   std::string cpu_cell;
   std::string mem_cell = "import json, re, collections";
   bool wants(const std::string& section) const { return only.empty() || only.count(section) != 0; }
@@ -548,17 +589,24 @@ Json bench_server_start(const Config& cfg) {
               {"note", "process spawn + Py_Initialize + initialize round trip, pool 0; paid once per editor, not per session"}};
 }
 
+// session/open params for session `id`, plus `extra` (e.g. the isolation).
+Json open_params(const std::string& id, const Json& extra) {
+  Json params = extra.is_object() ? extra : Json::object();
+  params["session"] = id;
+  return params;
+}
+
 // session/open + cell/run 1+1, each on a fresh id; the session is closed
-// (untimed) before the next one.
-Json session_start_loop(const Config& cfg, Server& s, const std::string& prefix, int reps,
-                        std::chrono::milliseconds gap) {
+// (untimed) before the next one. `extra` goes into session/open's params.
+Json session_start_loop(Server& s, const std::string& prefix, int reps, std::chrono::milliseconds gap,
+                        const Json& extra = Json::object()) {
   std::vector<double> total, open, first_cell;
   int pooled = 0;
   for (int i = 0; i < reps; ++i) {
     std::this_thread::sleep_for(gap);
     const std::string id = std::string(prefix).append(std::to_string(i));
     const auto t0 = Clock::now();
-    Json opened = s.result("session/open", Json{{"session", id}});
+    Json opened = s.result("session/open", open_params(id, extra));
     const auto t1 = Clock::now();
     s.run(id, "1+1");
     const auto t2 = Clock::now();
@@ -568,7 +616,6 @@ Json session_start_loop(const Config& cfg, Server& s, const std::string& prefix,
     if (opened.value("pooled", false)) ++pooled;
     s.result("session/close", Json{{"session", id}});
   }
-  (void)cfg;
   return Json{{"totalMs", stats(total)},
               {"openMs", stats(open)},
               {"firstCellMs", stats(first_cell)},
@@ -577,30 +624,75 @@ Json session_start_loop(const Config& cfg, Server& s, const std::string& prefix,
               {"gapMs", gap.count()}};
 }
 
-Json bench_session_start(const Config& cfg, Json& info) {
+// How one kind of session starts: cold (no pool: what the session runs in
+// is created for the request), then warm (a pool of one that refills in the
+// gap before each open).
+struct StartCase {
+  std::string what;  // for the progress lines
+  std::vector<std::string> cold_args, warm_args;
+  Json warm_pool_size;  // as reported
+  Json open_extra;      // session/open params
+  std::chrono::milliseconds cold_gap;  // lets the closed session end first
+};
+
+Json cold_and_warm_start(const Config& cfg, const StartCase& c, Json* info) {
   Json out;
   {
-    progress("session start, --pool-size 0 (cold: the interpreter is created for the request)");
-    Server s(cfg.server, {"--pool-size", "0"}, cfg.stderr_path);
-    info = s.initialize();
-    // Let each closed interpreter finish ending before the next open.
-    out["cold"] = session_start_loop(cfg, s, "c", cfg.start_reps, std::chrono::milliseconds(30));
+    progress("session start, " + c.what + ", no pool (cold: created for the request)");
+    Server s(cfg.server, c.cold_args, cfg.stderr_path);
+    Json init = s.initialize();
+    if (info != nullptr) *info = init;
+    out["cold"] = session_start_loop(s, c.what.substr(0, 1) + "c", cfg.start_reps, c.cold_gap, c.open_extra);
     out["cold"]["poolSize"] = 0;
     s.shutdown();
   }
   const double cold_ms = out["cold"]["totalMs"]["p90"].get<double>();
   {
-    // The gap lets the pool refill (one interpreter creation) and the
-    // previous session end before the next request.
+    // The gap lets the pool refill (one cold start) and the previous
+    // session end before the next request.
     const auto gap = std::chrono::milliseconds(cfg.warm_gap_ms > 0 ? cfg.warm_gap_ms : static_cast<int>(3 * cold_ms) + 30);
-    progress("session start, default pool (warm: an interpreter is ready)");
-    Server s(cfg.server, {}, cfg.stderr_path);
+    progress("session start, " + c.what + ", pool of one (warm: ready before the request)");
+    Server s(cfg.server, c.warm_args, cfg.stderr_path);
     s.initialize();
-    out["warm"] = session_start_loop(cfg, s, "w", cfg.start_reps, gap);
-    out["warm"]["poolSize"] = "default (1)";
+    out["warm"] = session_start_loop(s, c.what.substr(0, 1) + "w", cfg.start_reps, gap, c.open_extra);
+    out["warm"]["poolSize"] = c.warm_pool_size;
     s.shutdown();
   }
   return out;
+}
+
+Json bench_session_start(const Config& cfg, Json& info) {
+  return cold_and_warm_start(cfg,
+                             StartCase{"interpreter", {"--pool-size", "0"}, {}, "default (1)", Json::object(),
+                                       std::chrono::milliseconds(30)},
+                             &info);
+}
+
+// A process session: a worker process of its own, its main interpreter.
+// The cold start spawns `subcell worker` for the request; the warm one
+// takes a started worker from --process-pool-size 1.
+Json bench_process_session_start(const Config& cfg) {
+  return cold_and_warm_start(cfg,
+                             StartCase{"process", {"--process-pool-size", "0"}, {"--process-pool-size", "1"}, 1,
+                                       Json{{"isolation", "process"}}, std::chrono::milliseconds(100)},
+                             nullptr);
+}
+
+// `n` cells of 1+1, one at a time, each timed at the client from request
+// to response (us); the cell's own durationMs (us) goes to `server_us`.
+std::vector<double> time_round_trips(Server& s, const std::string& session, int n, std::vector<double>* server_us) {
+  const Json params{{"session", session}, {"code", "1+1"}};
+  std::vector<double> rt;
+  rt.reserve(static_cast<std::size_t>(n));
+  for (int i = 0; i < n; ++i) {
+    const auto t0 = Clock::now();
+    Json r = s.wait(s.send("cell/run", params));
+    rt.push_back(us_since(t0, Clock::now()));
+    const Json& res = r.at("result");
+    if (!res["error"].is_null() || res["value"]["text/plain"] != "2") throw ProtocolError("1+1 gave " + r.dump());
+    if (server_us != nullptr) server_us->push_back(res["durationMs"].get<double>() * 1000.0);
+  }
+  return rt;
 }
 
 Json bench_round_trip(const Config& cfg) {
@@ -611,21 +703,12 @@ Json bench_round_trip(const Config& cfg) {
   const Json params{{"session", "rt"}, {"code", "1+1"}};
   for (int i = 0; i < cfg.rt_warmup; ++i) s.run("rt", "1+1");
 
-  std::vector<double> rt, server_duration;
-  rt.reserve(cfg.rt_cells);
+  std::vector<double> server_duration;
   const double client_cpu0 = self_cpu_s();
   const double server_cpu0 = proc_cpu_s(s.pid());
   const auto threads0 = thread_cpu_ns(s.pid());
   const auto wall0 = Clock::now();
-  for (int i = 0; i < cfg.rt_cells; ++i) {
-    const auto t0 = Clock::now();
-    Json r = s.wait(s.send("cell/run", params));
-    const auto t1 = Clock::now();
-    rt.push_back(us_since(t0, t1));
-    const Json& res = r.at("result");
-    if (!res["error"].is_null() || res["value"]["text/plain"] != "2") throw ProtocolError("1+1 gave " + r.dump());
-    server_duration.push_back(res["durationMs"].get<double>() * 1000.0);
-  }
+  const std::vector<double> rt = time_round_trips(s, "rt", cfg.rt_cells, &server_duration);
   const double wall = ms_since(wall0, Clock::now()) / 1000.0;
   const double client_cpu = self_cpu_s() - client_cpu0;
   const double server_cpu = proc_cpu_s(s.pid()) - server_cpu0;
@@ -694,15 +777,38 @@ Json bench_round_trip_one_cpu(const Config& cfg) {
     s.initialize();
     s.result("session/open", Json{{"session", "rt"}});
     for (int i = 0; i < cfg.rt_warmup; ++i) s.run("rt", "1+1");
-    const Json params{{"session", "rt"}, {"code", "1+1"}};
-    for (int i = 0; i < n; ++i) {
-      const auto t0 = Clock::now();
-      s.wait(s.send("cell/run", params));
-      rt.push_back(us_since(t0, Clock::now()));
-    }
+    rt = time_round_trips(s, "rt", n, nullptr);
     s.shutdown();
   }
   return Json{{"cells", n}, {"roundTripUs", stats(rt)}};
+}
+
+// The same 1+1 in a process session: client -> server -> worker and back,
+// one more pipe hop each way than an interpreter session.
+Json bench_process_round_trip(const Config& cfg) {
+  progress("cell round trip in a process session (" + std::to_string(cfg.rt_cells) + " cells)");
+  Server s(cfg.server, {}, cfg.stderr_path);
+  s.initialize();
+  const Json opened = s.result("session/open", Json{{"session", "prt"}, {"isolation", "process"}});
+  const pid_t worker = opened.at("pid").get<pid_t>();
+  for (int i = 0; i < cfg.rt_warmup; ++i) s.run("prt", "1+1");
+  std::vector<double> server_duration;
+  const double client0 = self_cpu_s(), server0 = process_cpu_ns(s.pid()), worker0 = process_cpu_ns(worker);
+  const std::vector<double> rt = time_round_trips(s, "prt", cfg.rt_cells, &server_duration);
+  const double n = cfg.rt_cells;
+  Json out{{"cells", cfg.rt_cells},
+           {"isolation", opened.value("isolation", "")},
+           {"workerIsNotServer", worker != s.pid()},
+           {"roundTripUs", stats(rt)},
+           {"serverDurationUs", stats(server_duration)},
+           {"clientCpuUsPerCell", (self_cpu_s() - client0) / n * 1e6},
+           {"serverCpuUsPerCell", (process_cpu_ns(s.pid()) - server0) / n / 1e3},
+           {"workerCpuUsPerCell", (process_cpu_ns(worker) - worker0) / n / 1e3}};
+  // Closed before shutdown: a server shut down with a worker session still
+  // open does not exit (see tests/bench/README.md).
+  s.result("session/close", Json{{"session", "prt"}});
+  s.shutdown();
+  return out;
 }
 
 Json bench_reset(const Config& cfg, int reps) {
@@ -735,36 +841,65 @@ Json bench_reset(const Config& cfg, int reps) {
               {"removedNames", stats(removed)}};
 }
 
-Json bench_memory(const Config& cfg) {
-  progress("memory (" + std::to_string(cfg.mem_sessions) + " idle sessions after `" + cfg.mem_cell + "`)");
+// Closes sessions, all requests sent at once.
+void close_sessions(Server& s, const std::vector<std::string>& ids) {
+  std::vector<std::int64_t> reqs;
+  for (const auto& id : ids) reqs.push_back(s.send("session/close", Json{{"session", id}}));
+  for (auto r : reqs) s.wait(r);
+}
+
+// Memory added per idle session that ran cfg.mem_cell: the difference
+// between 1 and 1+n open sessions, /n. `of` says which processes count
+// (the server alone, or the server and its workers); `settle` lets pools
+// refill before each snapshot.
+Json memory_per_session(const Config& cfg, int n, const Json& open_extra,
+                        const std::function<std::vector<pid_t>(pid_t)>& of, std::chrono::milliseconds settle) {
   Server s(cfg.server, {}, cfg.stderr_path);
   s.initialize();
+  std::vector<std::string> ids;
+  auto open_one = [&] {
+    ids.push_back(std::string("m").append(std::to_string(ids.size())));
+    s.result("session/open", open_params(ids.back(), open_extra));
+    s.run(ids.back(), cfg.mem_cell);
+  };
   // One session first, so that what every process pays once (the first
   // import of each extension module's shared library, ...) is in the base.
-  s.result("session/open", Json{{"session", "m0"}});
-  s.run("m0", cfg.mem_cell);
-  std::this_thread::sleep_for(std::chrono::milliseconds(500));  // the pool refills
-  const Json before = memory_snapshot(s.pid());
-  for (int i = 1; i <= cfg.mem_sessions; ++i) {
-    const std::string id = std::string("m").append(std::to_string(i));
-    s.result("session/open", Json{{"session", id}});
-    s.run(id, cfg.mem_cell);
-  }
-  std::this_thread::sleep_for(std::chrono::milliseconds(500));
-  const Json after = memory_snapshot(s.pid());
+  open_one();
+  std::this_thread::sleep_for(settle);  // the pool refills
+  const Json before = memory_of(of(s.pid()));
+  for (int i = 0; i < n; ++i) open_one();
+  std::this_thread::sleep_for(settle);
+  const Json after = memory_of(of(s.pid()));
+  close_sessions(s, ids);
   s.shutdown();
-  const double n = cfg.mem_sessions;
-  auto per = [&](const char* key) {
-    return (after[key].get<double>() - before[key].get<double>()) / n / 1024.0;
-  };
-  return Json{{"sessions", cfg.mem_sessions},
+  auto per = [&](const char* key) { return (after[key].get<double>() - before[key].get<double>()) / n / 1024.0; };
+  return Json{{"sessions", n},
               {"cell", cfg.mem_cell},
               {"before", before},
               {"after", after},
               {"rssMbPerSession", per("rssKb")},
               {"pssMbPerSession", per("pssKb")},
-              {"privateMbPerSession", per("privateKb")},
-              {"note", "difference between 1 and 1+N open sessions (plus the one warm pool interpreter both times), /N"}};
+              {"privateMbPerSession", per("privateKb")}};
+}
+
+Json bench_memory(const Config& cfg) {
+  progress("memory (" + std::to_string(cfg.mem_sessions) + " idle sessions after `" + cfg.mem_cell + "`)");
+  Json out = memory_per_session(
+      cfg, cfg.mem_sessions, Json::object(), [](pid_t server) { return std::vector<pid_t>{server}; },
+      std::chrono::milliseconds(500));
+  out["note"] = "the server process: difference between 1 and 1+N open sessions (plus the one warm pool interpreter both times), /N";
+  return out;
+}
+
+// Process sessions: each is a worker process, so the server and all its
+// workers count (PSS divides what they share, libpython's pages above all).
+Json bench_process_memory(const Config& cfg) {
+  const int n = cfg.process_mem_sessions;
+  progress("memory (" + std::to_string(n) + " idle process sessions after `" + cfg.mem_cell + "`)");
+  Json out = memory_per_session(cfg, n, Json{{"isolation", "process"}}, with_children, std::chrono::milliseconds(1000));
+  out["note"] = "the server and its worker processes: difference between 1 and 1+N open process sessions "
+                "(plus the one warm pool worker both times), /N";
+  return out;
 }
 
 Json bench_parallel(const Config& cfg) {
@@ -916,10 +1051,100 @@ Json bench_many_sessions(const Config& cfg) {
               {"note", "each phase pipelined: all N requests sent, then all replies read"}};
 }
 
+// Least-squares slope of y over x.
+double slope(const std::vector<double>& x, const std::vector<double>& y) {
+  const double n = static_cast<double>(x.size());
+  if (x.size() < 2) return NAN;
+  const double mx = std::accumulate(x.begin(), x.end(), 0.0) / n, my = std::accumulate(y.begin(), y.end(), 0.0) / n;
+  double sxy = 0, sxx = 0;
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    sxy += (x[i] - mx) * (y[i] - my);
+    sxx += (x[i] - mx) * (x[i] - mx);
+  }
+  return sxy / sxx;
+}
+
+// Total RSS of a server and its workers against a count of cycles.
+class RssCurve {
+ public:
+  void sample(int cycle, pid_t server) {
+    const std::vector<pid_t> pids = with_children(server);
+    long kb = 0;
+    for (pid_t p : pids) kb += rss_kb_fast(p);
+    cycles_.push_back(cycle);
+    mb_.push_back(kb / 1024.0);
+    points_.push_back(Json{{"cycle", cycle}, {"rssMb", std::round(kb / 102.4) / 10}, {"processes", pids.size()}});
+  }
+  Json summary() const {
+    const int span = static_cast<int>(cycles_.back() - cycles_.front());
+    return Json{{"points", points_},
+                {"startMb", mb_.front()},
+                {"endMb", mb_.back()},
+                {"peakMb", *std::max_element(mb_.begin(), mb_.end())},
+                {"growthMbPerCycle", slope(cycles_, mb_)},  // least squares over every sample
+                {"endMinusStartMbPerCycle", span > 0 ? (mb_.back() - mb_.front()) / span : 0.0}};
+  }
+
+ private:
+  std::vector<double> cycles_, mb_;
+  Json points_ = Json::array();
+};
+
+// One churn curve: `cycles` times session/open -> 1+1 -> session/close on
+// one server started with `args`, sampled every few cycles. Also counts
+// the processes the sessions ran in (session/open's pid): the server
+// itself, or one per worker when workers are recycled.
+Json churn_curve(const Config& cfg, const std::vector<std::string>& args, int cycles) {
+  const int every = std::max(1, cycles / 40);
+  Server s(cfg.server, args, cfg.stderr_path);
+  s.initialize();
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // pools filled
+  RssCurve curve;
+  std::set<pid_t> hosts;
+  const auto t0 = Clock::now();
+  for (int i = 0; i < cycles; ++i) {
+    if (i % every == 0) curve.sample(i, s.pid());
+    const std::string id = "ch" + std::to_string(i);
+    hosts.insert(s.result("session/open", Json{{"session", id}}).at("pid").get<pid_t>());
+    s.run(id, "1+1");
+    s.result("session/close", Json{{"session", id}});
+  }
+  curve.sample(cycles, s.pid());
+  const double secs = ms_since(t0, Clock::now()) / 1000.0;
+  const bool in_server = hosts.count(s.pid()) != 0;
+  s.shutdown();
+  Json out = curve.summary();
+  out.update(Json{{"args", args},
+                  {"cycles", cycles},
+                  {"sampleEvery", every},
+                  {"sessionHosts", hosts.size()},
+                  {"sessionsInServerProcess", in_server},
+                  {"seconds", secs},
+                  {"msPerCycle", secs * 1000.0 / cycles}});
+  return out;
+}
+
+// CPython leaks what each ended own-GIL interpreter held (gh-110411): in
+// the server, memory grows with every session opened and closed; with
+// --interpreter-host workers the worker holding the leak is replaced after
+// N sessions, so the total stays bounded.
+Json bench_churn(const Config& cfg) {
+  Json out;
+  progress("churn: " + std::to_string(cfg.churn_cycles_in_server) + " open/1+1/close cycles, sessions in the server");
+  out["inServer"] = churn_curve(cfg, {}, cfg.churn_cycles_in_server);
+  const std::string recycle = std::to_string(cfg.churn_recycle_after);
+  progress("churn: " + std::to_string(cfg.churn_cycles_in_workers) +
+           " cycles, sessions in recycled workers (--recycle-after-sessions " + recycle + ")");
+  out["inWorkers"] = churn_curve(cfg, {"--interpreter-host", "workers", "--recycle-after-sessions", recycle},
+                                 cfg.churn_cycles_in_workers);
+  out["recycleAfterSessions"] = cfg.churn_recycle_after;
+  return out;
+}
+
 int usage() {
   std::cerr << "usage: subcell_bench --server PATH [--quick] [--only SECTION,...] [--server-stderr FILE]\n"
                "                     [--sessions N (many_sessions)] [--warm-gap-ms MS (session_start)]\n"
-               "sections: server_start session_start round_trip reset memory parallel streaming many_sessions\n";
+               "sections: server_start session_start round_trip reset memory parallel streaming many_sessions churn\n";
   return 2;
 }
 
@@ -973,6 +1198,9 @@ int main(int argc, char** argv) {
     cfg.stream_lines = 20000;
     cfg.stream_reps = 1;
     cfg.many_sessions = 20;
+    cfg.process_mem_sessions = 3;
+    cfg.churn_cycles_in_server = 300;
+    cfg.churn_cycles_in_workers = 2 * cfg.churn_recycle_after;  // two whole recycling periods
   }
   if (sessions_override > 0) cfg.many_sessions = sessions_override;
   std::sort(cfg.parallel_n.begin(), cfg.parallel_n.end());
@@ -999,7 +1227,10 @@ int main(int argc, char** argv) {
       out[key]["window"] = Json::array({t0, monotonic_s()});
     };
     if (cfg.wants("server_start")) timed("serverStart", [&] { return bench_server_start(cfg); });
-    if (cfg.wants("session_start")) timed("sessionStart", [&] { return bench_session_start(cfg, info); });
+    if (cfg.wants("session_start")) {
+      timed("sessionStart", [&] { return bench_session_start(cfg, info); });
+      timed("processSessionStart", [&] { return bench_process_session_start(cfg); });
+    }
     if (info.is_null()) {
       Server s(cfg.server, {"--pool-size", "0"}, cfg.stderr_path);
       info = s.initialize();
@@ -1009,6 +1240,7 @@ int main(int argc, char** argv) {
     if (cfg.wants("round_trip")) {
       timed("roundTrip", [&] { return bench_round_trip(cfg); });
       if (std::thread::hardware_concurrency() > 1) timed("roundTripOneCpu", [&] { return bench_round_trip_one_cpu(cfg); });
+      timed("processRoundTrip", [&] { return bench_process_round_trip(cfg); });
     }
     if (cfg.wants("reset")) {
       timed("reset", [&] { return bench_reset(cfg, cfg.reset_reps); });
@@ -1020,13 +1252,17 @@ int main(int argc, char** argv) {
         });
       }
     }
-    if (cfg.wants("memory")) timed("memory", [&] { return bench_memory(cfg); });
+    if (cfg.wants("memory")) {
+      timed("memory", [&] { return bench_memory(cfg); });
+      timed("processMemory", [&] { return bench_process_memory(cfg); });
+    }
     if (cfg.wants("parallel")) timed("parallel", [&] { return bench_parallel(cfg); });
     if (cfg.wants("streaming")) {
       timed("streaming", [&] { return bench_streaming(cfg, false); });
       timed("streamingLong", [&] { return bench_streaming(cfg, true); });
     }
     if (cfg.wants("many_sessions")) timed("manySessions", [&] { return bench_many_sessions(cfg); });
+    if (cfg.wants("churn")) timed("churn", [&] { return bench_churn(cfg); });
   } catch (const std::exception& e) {
     out["failure"] = e.what();
     std::cout << out.dump(2) << std::endl;

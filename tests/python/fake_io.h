@@ -23,6 +23,14 @@ class RecordingIo final : public py::SessionIo {
     displays_.push_back(std::move(bundle));
     return py::IoStatus::kOk;
   }
+  void end_session(py::SessionEnd end) override {
+    std::lock_guard lock(mutex_);
+    ends_.push_back(end);
+  }
+  std::vector<py::SessionEnd> ends() const {
+    std::lock_guard lock(mutex_);
+    return ends_;
+  }
   std::string out() const {
     std::lock_guard lock(mutex_);
     return out_;
@@ -38,6 +46,7 @@ class RecordingIo final : public py::SessionIo {
 
  private:
   mutable std::mutex mutex_;
+  std::vector<py::SessionEnd> ends_;
   std::string out_, err_;
   std::vector<MimeBundle> displays_;
 };
