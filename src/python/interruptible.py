@@ -310,3 +310,14 @@ def _interrupt_children_like_a_terminal(subprocess):
 
     forwarding("_wait")
     forwarding("_communicate")
+
+    # communicate() without a timeout and with one pipe reads it through a
+    # file object, in C; with a timeout it waits through the selector, in
+    # slices. A timeout of 31 years is no timeout.
+    real_communicate = popen.communicate
+
+    def communicate(self, input=None, timeout=None):
+        return real_communicate(self, input, 1e9 if timeout is None else timeout)
+
+    communicate.__doc__ = real_communicate.__doc__
+    popen.communicate = communicate

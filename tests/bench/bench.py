@@ -1047,12 +1047,14 @@ def build_rows(r):
         row("    growth per cycle (least squares over every sample)", fmt(growth, digits=3), "0 (processes exit)", "-",
             f"bounded: {check(bounded)}" if goal else "-")
         pts = c["points"]
-        shown = pts[::max(1, (len(pts) - 1) // 6)]
+        shown = pts[::max(1, (len(pts) - 1) // 7)]
         if shown[-1] is not pts[-1]:
             shown.append(pts[-1])
         row("    RSS at cycle " + " / ".join(f"{p['cycle']:,}" for p in shown),
             " / ".join(fmt(p["rssMb"]) for p in shown), "-")
         hosts = "the server process" if c["sessionsInServerProcess"] else f"{c['sessionHosts']} worker processes"
+        later = [p["rssMb"] for p in pts[len(pts) // 2:]]
+        row("    RSS over the second half, min-max", f"{fmt(min(later))}-{fmt(max(later))}", "-")
         row("    peak RSS; sessions ran in", f"{fmt(c['peakMb'])}; {hosts}", "-")
         row("    time per cycle, ms", fmt(c["msPerCycle"]), "-")
 

@@ -32,6 +32,15 @@ struct Neighbour {
   }
 };
 
+// Waits for the cell/started of `session` (others' are skipped).
+inline void wait_started(ServerProcess& server, const std::string& session) {
+  for (;;) {
+    auto started = server.wait_notification("cell/started", 20s);
+    REQUIRE(started);
+    if ((*started)["params"]["session"] == session) return;
+  }
+}
+
 // A fresh directory under TMPDIR, removed with its contents at scope exit.
 class ScratchDir {
  public:
