@@ -73,7 +73,7 @@ package() {
   if [ ! -d node_modules ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
     npm ci --no-audit --no-fund && echo "$want" >"$stamp"
   fi
-  npx tsc -p . && npx vsce package --skip-license --allow-missing-repository --no-rewrite-relative-links -o "$work/subcell.vsix" </dev/null
+  rm -rf out && npx tsc -p . && npx vsce package --skip-license --allow-missing-repository --no-rewrite-relative-links -o "$work/subcell.vsix" </dev/null
 }
 echo "== package the extension"
 if ! (package) >"$logs/package.log" 2>&1; then

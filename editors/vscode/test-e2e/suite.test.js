@@ -128,9 +128,11 @@ step('Restricted Mode: Run Cell runs nothing and says why; trusting the folder l
     assert.equal(await wb.after('cells.py', 'answer'), '', 'the cell did not run');
     await wb.clickNotificationButton(toast, 'Manage Workspace Trust');
   } finally {
-    // Trusted whatever happened above, so that the other steps can run.
-    if (!(await wb.page.locator('.workspace-trust-editor').isVisible())) await wb.command('Workspaces: Manage Workspace Trust');
-    await wb.page.getByRole('button', { name: 'Trust', exact: true }).click();
+    // Trusted whatever happened above, so that the other steps can run. The status bar
+    // item opens the Workspace Trust editor too, if the notification's button did not.
+    const trust = wb.page.getByRole('button', { name: 'Trust', exact: true });
+    if (!(await trust.isVisible())) await restricted.click();
+    await trust.click();
     await restricted.waitFor({ state: 'hidden' });
     await wb.command('View: Close Editor'); // the Workspace Trust editor
     await wb.clearNotifications();
@@ -219,10 +221,14 @@ step('the server dies under a running cell: ⚠ on it, a warning naming the lost
 
 step('Run Cell in Interactive Window: VS Code\'s Interactive Window runs it in the file\'s session', async () => {
   await wb.openFile('cells.py');
+  const before = await wb.after('cells.py', 'answer');
+  assert.equal(before, '✓ [1] → 42');
   await wb.clickLine('cells.py', 'answer');
   await wb.command('subcell: Run Cell in Interactive Window');
   await wb.page.locator('.tab', { hasText: 'subcell: cells.py' }).first().waitFor();
   await wb.waitForOutput(/^42$/m);
+  // The file's session ran it: its count went on, and the file shows the run after the cell.
+  assert.equal(await wb.waitForAfter('cells.py', 'answer', /^✓ \[2\]/), '✓ [2] → 42');
   await wb.command('View: Close All Editors');
 });
 

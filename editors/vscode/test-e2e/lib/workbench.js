@@ -31,20 +31,40 @@ class Workbench {
 
   /** Runs a command by its title, through the command palette (F1). */
   async command(title) {
+    await this.quickPick('F1', `>${title}`, title, `the command "${title}" in the palette`);
+  }
+
+  /**
+   * Opens a quick input with `key`, types `text`, clicks the row `label`. A
+   * quick input that lost the focus while opening (an editor or a
+   * notification took it) closes again: then it is opened anew, three times
+   * at most.
+   */
+  async quickPick(key, text, label, what) {
     const page = this.page;
-    await this.closeQuickInput();
-    await page.keyboard.press('F1');
-    const input = page.locator('.quick-input-widget .quick-input-box input');
-    await input.waitFor({ timeout: 10_000 });
-    await input.fill(`>${title}`);
-    await this.pick(title, `the command "${title}" in the palette`);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.closeQuickInput();
+        await page.keyboard.press(key);
+        await page.locator('.quick-input-widget .quick-input-box input').fill(text, { timeout: 5000 });
+        await this.pick(label, what);
+        break;
+      } catch (err) {
+        if (attempt === 3) throw err;
+      }
+    }
     await page.locator('.quick-input-widget').waitFor({ state: 'hidden', timeout: 10_000 }).catch(() => undefined);
   }
 
   /** Clicks the Quick Open / palette row labelled exactly `label`. */
   async pick(label, what) {
     const rows = this.page.locator('.quick-input-list .monaco-list-row');
-    await until(what, () => rows.evaluateAll((all) => all.map((r) => r.querySelector('.label-name')?.textContent ?? '')), (labels) => labels.includes(label), 20_000);
+    const widget = this.page.locator('.quick-input-widget');
+    const labels = async () => {
+      if (!(await widget.isVisible())) throw new Error(`the quick input closed while waiting for ${what}`);
+      return rows.evaluateAll((all) => all.map((r) => r.querySelector('.label-name')?.textContent ?? ''));
+    };
+    await until(what, labels, (shown) => shown.includes(label), 20_000);
     // The list may still change (more results come): click the row by its label, not its index.
     await rows.filter({ has: this.page.locator('.label-name', { hasText: new RegExp(`^${escape(label)}$`) }) }).first().click();
   }
@@ -55,15 +75,9 @@ class Workbench {
 
   /** Opens a file of the workspace by name with Quick Open (Ctrl+P) and waits for its editor. */
   async openFile(relativePath) {
-    const page = this.page;
-    await this.closeQuickInput();
-    await page.keyboard.press('Control+P');
-    const input = page.locator('.quick-input-widget .quick-input-box input');
-    await input.waitFor({ timeout: 10_000 });
-    await input.fill(relativePath);
     const name = relativePath.split('/').pop();
-    await this.pick(name, `${relativePath} in Quick Open`);
-    await page.locator(`.editor-group-container.active .tab.active[data-resource-name="${name}"]`).waitFor({ timeout: 20_000 });
+    await this.quickPick('Control+P', relativePath, name, `${relativePath} in Quick Open`);
+    await this.page.locator(`.editor-group-container.active .tab.active[data-resource-name="${name}"]`).waitFor({ timeout: 20_000 });
   }
 
   /** The editor (a `.monaco-editor`) showing the document whose URI ends with `suffix`. */
