@@ -266,12 +266,33 @@ def _qualified_name(cls):
     return qualname if module in (None, "builtins") else "%s.%s" % (module, qualname)
 
 
+# A RecursionError can carry a million frames: formatting them all takes
+# minutes and megabytes. Beyond this many, only the innermost are kept.
+_MAX_FRAMES = 200
+
+
+def _innermost(tb):
+    """(the traceback from its _MAX_FRAMES-th last entry on, its depth)."""
+    depth = 0
+    walk = tb
+    while walk is not None:
+        depth += 1
+        walk = walk.tb_next
+    for _ in range(depth - _MAX_FRAMES):
+        tb = tb.tb_next
+    return tb, depth
+
+
 def _describe(exc, filename):
     _install_sources_in_linecache()
     import traceback
-    te = traceback.TracebackException(_type(exc), exc, exc.__traceback__, compact=True)
+    tb, depth = _innermost(exc.__traceback__)
+    te = traceback.TracebackException(_type(exc), exc, tb, compact=True, limit=_MAX_FRAMES)
     _strip_runner_frames(te, set())
     text = "".join(te.format())
+    if depth > _MAX_FRAMES:
+        text = "(subcell: the traceback has %d frames; the innermost %d are shown)\n%s" % (
+            depth, _MAX_FRAMES, text)
     frames = [(f.filename, f.lineno, f.name, (f.line or "").strip()) for f in te.stack]
     location = None
     is_syntax = _isinstance(exc, SyntaxError)

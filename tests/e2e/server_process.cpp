@@ -232,8 +232,12 @@ std::optional<Json> ServerProcess::next_response(std::chrono::milliseconds timeo
   return take([](const Json& j) { return !j.contains("method"); }, timeout);
 }
 
+std::optional<Json> ServerProcess::try_response(const Json& id, std::chrono::milliseconds timeout) {
+  return take([&](const Json& j) { return !j.contains("method") && j["id"] == id; }, timeout);
+}
+
 Json ServerProcess::wait_response(const Json& id, std::chrono::milliseconds timeout) {
-  auto m = take([&](const Json& j) { return !j.contains("method") && j["id"] == id; }, timeout);
+  auto m = try_response(id, timeout);
   if (!m) FAIL("no response to request " << id.dump() << "; server stderr:\n" << stderr_text());
   return *m;
 }

@@ -47,6 +47,8 @@ class ServerProcess {
   // The result of a successful call (fails the test otherwise).
   Json result(const std::string& method, Json params = Json::object(), std::chrono::milliseconds timeout = 20s);
 
+  // The response to `id`, or nothing after `timeout` (the server may be gone).
+  std::optional<Json> try_response(const Json& id, std::chrono::milliseconds timeout = 20s);
   // The next response (whatever its id), skipping notifications.
   std::optional<Json> next_response(std::chrono::milliseconds timeout = 20s);
   // The next message of any kind, in arrival order.
