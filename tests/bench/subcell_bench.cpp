@@ -221,7 +221,7 @@ std::vector<pid_t> with_children(pid_t pid) {
   return out;
 }
 
-// RSS / PSS / private summed over processes (PSS shares what they share).
+// RSS / PSS / private summed over processes (PSS splits the pages they share).
 Json memory_of(const std::vector<pid_t>& pids) {
   long rss = 0, pss = 0, priv = 0;
   for (pid_t p : pids) {
@@ -232,7 +232,6 @@ Json memory_of(const std::vector<pid_t>& pids) {
   }
   return Json{{"rssKb", rss}, {"pssKb", pss}, {"privateKb", priv}, {"processes", pids.size()}};
 }
-
 
 // Samples a process's RSS every few ms on its own thread.
 class RssSampler {
