@@ -291,12 +291,13 @@ void Server::on_worker_exit(Worker& worker, const WorkerExit& exit) {
   }
 
   std::vector<std::string> lost;
+  std::vector<std::string> gone;  // closing as asked: their close (if any) is answered below
   for (auto& [id, s] : remote_) {
     if (s->worker != &worker) continue;
     s->worker = nullptr;
-    if (s->closing) continue;  // its close is answered below
-    lost.push_back(id);
+    (s->closing ? gone : lost).push_back(id);
   }
+  for (const std::string& id : gone) remote_.erase(id);
   for (const std::string& id : lost) {
     protocol::Crash c = crash;
     if (remote_[id]->killed_for_time) {

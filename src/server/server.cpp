@@ -42,6 +42,8 @@ Server::~Server() {
     accepting_wakes_ = false;
   }
   sessions_.reset();
+  remote_.clear();     // their timers are handles of the loop
+  forwarded_.clear();
   workers_.reset();  // kills any worker still running
   transport_.reset();
   // Closing the loop needs every handle's close callback to have run.

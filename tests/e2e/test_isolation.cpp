@@ -306,3 +306,14 @@ TEST_CASE("with --interpreter-host workers, interpreter sessions live in a worke
   CHECK(value_of(server, "b", "2") == "2");
   CHECK_SCHEMA_VALID(server);
 }
+
+TEST_CASE("shutdown and exit with sessions still open in workers end the server promptly") {
+  for (const std::vector<std::string>& args : {std::vector<std::string>{}, {"--interpreter-host", "workers"}}) {
+    ServerProcess server(args);
+    server.open_session({{"session", "p"}, {"isolation", args.empty() ? "process" : "interpreter"}});
+    CHECK(value_of(server, "p", "1 + 1") == "2");
+    CHECK(server.result("shutdown", Json::object(), 10s).is_null());
+    server.send_notification("exit");
+    CHECK(server.wait_exit(10s) == 0);
+  }
+}
