@@ -267,18 +267,41 @@ Json encode(const MimeBundle& bundle) {
   return out;
 }
 
-Json encode(const ErrorInfo& error) {
-  Json frames = Json::array();
-  for (const TraceFrame& f : error.frames) {
+namespace {
+
+Json encode_frames(const std::vector<TraceFrame>& frames) {
+  Json out = Json::array();
+  for (const TraceFrame& f : frames) {
     Json frame{{"file", f.file}, {"line", f.line ? Json(*f.line) : Json(nullptr)}, {"function", f.function},
                {"source", f.source}};
     if (f.execution_count > 0) {
       frame["executionCount"] = f.execution_count;
       frame["cell"] = cell_json(f.cell);
     }
-    frames.push_back(std::move(frame));
+    out.push_back(std::move(frame));
   }
-  Json out{{"type", error.type}, {"message", error.message}, {"traceback", error.traceback}, {"frames", std::move(frames)}};
+  return out;
+}
+
+Json encode_links(const std::vector<ErrorLink>& links) {
+  Json out = Json::array();
+  for (const ErrorLink& link : links) {
+    Json j{{"type", link.type}, {"message", link.message}, {"frames", encode_frames(link.frames)}};
+    if (!link.relation.empty()) j["relation"] = link.relation;
+    if (!link.notes.empty()) j["notes"] = link.notes;
+    if (!link.members.empty()) j["exceptions"] = encode_links(link.members);
+    out.push_back(std::move(j));
+  }
+  return out;
+}
+
+}  // namespace
+
+Json encode(const ErrorInfo& error) {
+  Json out{{"type", error.type},
+           {"message", error.message},
+           {"traceback", error.traceback},
+           {"frames", encode_frames(error.frames)}};
   if (const auto& loc = error.location) {
     Json l{{"file", loc->file}, {"line", loc->line}};
     if (loc->column) l["column"] = *loc->column;
@@ -290,6 +313,9 @@ Json encode(const ErrorInfo& error) {
     }
     out["location"] = std::move(l);
   }
+  if (!error.notes.empty()) out["notes"] = error.notes;
+  if (!error.members.empty()) out["exceptions"] = encode_links(error.members);
+  if (!error.chain.empty()) out["chain"] = encode_links(error.chain);
   if (const auto& s = error.suggestion) {
     out["suggestion"] = Json{{"action", s->action}, {"message", s->message}, {"modules", s->modules}};
   }
@@ -347,8 +373,13 @@ std::string output_notification(const std::string& session, const StreamOutput& 
   std::string body = notification_head("cell/output", session, out.cell);
   body += out.stream == Stream::kStdout ? R"(,"stream":"stdout","text":)" : R"(,"stream":"stderr","text":)";
   body += quoted(out.text);
+  if (out.late) body += R"(,"late":true)";
   body += "}}";
   return body;
+}
+
+std::string clear_notification(const std::string& session, const ClearOutput& clear) {
+  return notification_head("cell/clear", session, clear.cell) + (clear.wait ? R"(,"wait":true}})" : R"(,"wait":false}})");
 }
 
 std::string started_notification(const std::string& session, const CellRef& cell) {
@@ -359,6 +390,10 @@ std::string display_notification(const std::string& session, const DisplayOutput
   std::string body = notification_head("cell/display", session, shown.cell);
   body += R"(,"data":)";
   body += rpc::dump(encode(shown.data));
+  if (!shown.display_id.empty()) {
+    body += R"(,"displayId":)" + quoted(shown.display_id);
+    if (shown.update) body += R"(,"update":true)";
+  }
   body += "}}";
   return body;
 }

@@ -115,6 +115,7 @@ Json cell_json(const CellTag& tag);
 std::string output_notification(const std::string& session, const StreamOutput& out);
 std::string started_notification(const std::string& session, const CellRef& cell);
 std::string display_notification(const std::string& session, const DisplayOutput& shown);
+std::string clear_notification(const std::string& session, const ClearOutput& clear);
 
 struct Crash {
   std::string cause;  // "signal", "exit", "timeLimit", "connection"

@@ -25,6 +25,10 @@ bool is_json_mime(const std::string& mime) {
   return mime == "application/json" || (mime.size() > 5 && mime.compare(mime.size() - 5, 5, "+json") == 0);
 }
 
+std::vector<TraceFrame> frames_of(PyObject* frames);
+std::vector<std::string> strings_of(PyObject* list);
+std::vector<ErrorLink> links_of(PyObject* list, int depth);
+
 }  // namespace
 
 std::string to_utf8(PyObject* obj) {
@@ -65,9 +69,57 @@ MimeBundle bundle_from_dict(PyObject* dict) {
   return bundle;
 }
 
+namespace {
+
+std::vector<TraceFrame> frames_of(PyObject* frames) {
+  std::vector<TraceFrame> out;
+  if (frames == nullptr || !PyList_Check(frames)) return out;
+  for (Py_ssize_t i = 0; i < PyList_GET_SIZE(frames); ++i) {
+    PyObject* f = PyList_GET_ITEM(frames, i);
+    if (!PyTuple_Check(f) || PyTuple_GET_SIZE(f) != 4) continue;
+    TraceFrame frame;
+    frame.file = to_utf8(PyTuple_GET_ITEM(f, 0));
+    frame.line = to_int(PyTuple_GET_ITEM(f, 1));
+    frame.function = to_utf8(PyTuple_GET_ITEM(f, 2));
+    frame.source = to_utf8(PyTuple_GET_ITEM(f, 3));
+    frame.execution_count = execution_count_of_file(frame.file);
+    out.push_back(std::move(frame));
+  }
+  return out;
+}
+
+std::vector<std::string> strings_of(PyObject* list) {
+  std::vector<std::string> out;
+  if (list == nullptr || !PyList_Check(list)) return out;
+  for (Py_ssize_t i = 0; i < PyList_GET_SIZE(list); ++i) out.push_back(to_utf8(PyList_GET_ITEM(list, i)));
+  return out;
+}
+
+// (relation, type, message, frames, notes, members) tuples; nested groups
+// are followed a few levels deep.
+std::vector<ErrorLink> links_of(PyObject* list, int depth) {
+  std::vector<ErrorLink> out;
+  if (list == nullptr || !PyList_Check(list) || depth > 8) return out;
+  for (Py_ssize_t i = 0; i < PyList_GET_SIZE(list); ++i) {
+    PyObject* t = PyList_GET_ITEM(list, i);
+    if (!PyTuple_Check(t) || PyTuple_GET_SIZE(t) != 6) continue;
+    ErrorLink link;
+    if (PyTuple_GET_ITEM(t, 0) != Py_None) link.relation = to_utf8(PyTuple_GET_ITEM(t, 0));
+    link.type = to_utf8(PyTuple_GET_ITEM(t, 1));
+    link.message = to_utf8(PyTuple_GET_ITEM(t, 2));
+    link.frames = frames_of(PyTuple_GET_ITEM(t, 3));
+    link.notes = strings_of(PyTuple_GET_ITEM(t, 4));
+    link.members = links_of(PyTuple_GET_ITEM(t, 5), depth + 1);
+    out.push_back(std::move(link));
+  }
+  return out;
+}
+
+}  // namespace
+
 ErrorInfo error_from_tuple(PyObject* tuple) {
   ErrorInfo info;
-  if (tuple == nullptr || !PyTuple_Check(tuple) || PyTuple_GET_SIZE(tuple) != 5) {
+  if (tuple == nullptr || !PyTuple_Check(tuple) || PyTuple_GET_SIZE(tuple) != 8) {
     info.type = "SystemError";
     info.message = "subcell: malformed error description from the runner";
     info.traceback = info.type + ": " + info.message + "\n";
@@ -76,20 +128,7 @@ ErrorInfo error_from_tuple(PyObject* tuple) {
   info.type = to_utf8(PyTuple_GET_ITEM(tuple, 0));
   info.message = to_utf8(PyTuple_GET_ITEM(tuple, 1));
   info.traceback = to_utf8(PyTuple_GET_ITEM(tuple, 2));
-  PyObject* frames = PyTuple_GET_ITEM(tuple, 3);
-  if (PyList_Check(frames)) {
-    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(frames); ++i) {
-      PyObject* f = PyList_GET_ITEM(frames, i);
-      if (!PyTuple_Check(f) || PyTuple_GET_SIZE(f) != 4) continue;
-      TraceFrame frame;
-      frame.file = to_utf8(PyTuple_GET_ITEM(f, 0));
-      frame.line = to_int(PyTuple_GET_ITEM(f, 1));
-      frame.function = to_utf8(PyTuple_GET_ITEM(f, 2));
-      frame.source = to_utf8(PyTuple_GET_ITEM(f, 3));
-      frame.execution_count = execution_count_of_file(frame.file);
-      info.frames.push_back(std::move(frame));
-    }
-  }
+  info.frames = frames_of(PyTuple_GET_ITEM(tuple, 3));
   PyObject* loc = PyTuple_GET_ITEM(tuple, 4);
   if (PyTuple_Check(loc) && PyTuple_GET_SIZE(loc) == 5) {
     if (std::optional<int> line = positive(to_int(PyTuple_GET_ITEM(loc, 1)))) {
@@ -103,6 +142,9 @@ ErrorInfo error_from_tuple(PyObject* tuple) {
       info.location = std::move(location);
     }
   }
+  info.notes = strings_of(PyTuple_GET_ITEM(tuple, 5));
+  info.members = links_of(PyTuple_GET_ITEM(tuple, 6), 0);
+  info.chain = links_of(PyTuple_GET_ITEM(tuple, 7), 0);
   return info;
 }
 

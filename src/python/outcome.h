@@ -40,6 +40,16 @@ struct ErrorLocation {
   CellTag cell;
 };
 
+// One exception of an error's chain, or a member of an ExceptionGroup.
+struct ErrorLink {
+  std::string relation;  // "cause" or "context" (how it leads to the next link); empty for members
+  std::string type;
+  std::string message;
+  std::vector<TraceFrame> frames;
+  std::vector<std::string> notes;
+  std::vector<ErrorLink> members;
+};
+
 // What the client could do about an error (an editor shows it as an action).
 struct Suggestion {
   std::string action;                // "restartInProcess"
@@ -54,6 +64,9 @@ struct ErrorInfo {
   std::vector<TraceFrame> frames;  // outermost first
   std::optional<ErrorLocation> location;
   std::optional<Suggestion> suggestion;
+  std::vector<std::string> notes;   // add_note()
+  std::vector<ErrorLink> members;   // an ExceptionGroup's exceptions
+  std::vector<ErrorLink> chain;     // causes and contexts, first printed first
 };
 
 // A cell of an `auto` session imports modules that need a process.

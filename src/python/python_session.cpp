@@ -109,7 +109,7 @@ Status PythonSession::install(SessionIo& io, bool guard) {
   update_environment_ = get_function(ns.get(), "update_environment");
   needs_process_ = get_function(ns.get(), "needs_process");
   finalize_ = get_function(ns.get(), "finalize");
-  Ref display = get_function(ns.get(), "display");
+  Ref install_displays = get_function(ns.get(), "install_displays");
   Ref block = get_function(ns.get(), "block_modules");
   Ref install_stdio = get_function(ns.get(), "install_stdio");
   Ref patch_threading = get_function(ns.get(), "patch_threading");
@@ -118,7 +118,7 @@ Status PythonSession::install(SessionIo& io, bool guard) {
   Ref interruptible = get_function(ns.get(), "make_blocking_calls_interruptible");
   Ref install_guard = get_function(ns.get(), "install_guard");
   if (!run_ || !reset_ || !complete_ || !prelude_ || !warm_up_ || !update_environment_ || !needs_process_ || !finalize_ ||
-      !display || !block ||
+      !install_displays || !block ||
       !install_stdio ||
       !patch_threading || !setup_site || !isolate_environment || !interruptible || !install_guard) {
     return failed("loading the runner");
@@ -151,12 +151,11 @@ Status PythonSession::install(SessionIo& io, bool guard) {
     if (!call(block, {reasons.get()})) return failed("blocking unsafe modules");
   }
   if (!call(install_stdio, {})) return failed("installing stdout/stderr");
-  Ref builtins = borrow(PyEval_GetBuiltins());
-  if (PyDict_SetItemString(builtins.get(), "display", display.get()) < 0) return failed("installing display()");
+  if (!call(install_displays, {})) return failed("installing display()");
+  if (!call(patch_threading, {sub ? Py_True : Py_False})) return failed("patching threading");
   if (sub) {
     // Signals reach a main interpreter's blocking calls; a subinterpreter's
     // waits are made interruptible here instead.
-    if (!call(patch_threading, {})) return failed("making Thread.join interruptible");
     if (!call(isolate_environment, {})) return failed("giving the session its own environment");
     if (!call(interruptible, {})) return failed("making blocking calls interruptible");
     if (guard && !call(install_guard, {})) return failed("installing the session guard");

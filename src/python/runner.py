@@ -234,94 +234,6 @@ def _add(data, mime, value):
         data[mime] = value
 
 
-def display(*objs):
-    """Shows each object in the cell's output, with its richest MIME forms."""
-    for obj in objs:
-        _subcell.emit_display(bundle(obj))
-
-
-# ---------------------------------------------------------------- errors
-
-def _error(exc, filename):
-    """(type, message, traceback text, frames, location) for exc."""
-    try:
-        return _describe(exc, filename)
-    except BaseException as inner:  # formatting itself failed: say so plainly
-        name = _safe(lambda: _type(exc).__qualname__, "BaseException")
-        text = "%s: %s\n(subcell could not format the traceback: %s)\n" % (
-            name, _safe(lambda: _str(exc), "?"), _safe(lambda: _repr(inner), "?"))
-        return (name, _safe(lambda: _str(exc), ""), text, [], None)
-
-
-def _safe(fn, default):
-    try:
-        return fn()
-    except BaseException:
-        return default
-
-
-def _qualified_name(cls):
-    module = _getattr(cls, "__module__", None)
-    qualname = _getattr(cls, "__qualname__", cls.__name__)
-    return qualname if module in (None, "builtins") else "%s.%s" % (module, qualname)
-
-
-# A RecursionError can carry a million frames: formatting them all takes
-# minutes and megabytes. Beyond this many, only the innermost are kept.
-_MAX_FRAMES = 200
-
-
-def _innermost(tb):
-    """(the traceback from its _MAX_FRAMES-th last entry on, its depth)."""
-    depth = 0
-    walk = tb
-    while walk is not None:
-        depth += 1
-        walk = walk.tb_next
-    for _ in range(depth - _MAX_FRAMES):
-        tb = tb.tb_next
-    return tb, depth
-
-
-def _describe(exc, filename):
-    _install_sources_in_linecache()
-    import traceback
-    tb, depth = _innermost(exc.__traceback__)
-    te = traceback.TracebackException(_type(exc), exc, tb, compact=True, limit=_MAX_FRAMES)
-    _strip_runner_frames(te, set())
-    text = "".join(te.format())
-    if depth > _MAX_FRAMES:
-        text = "(subcell: the traceback has %d frames; the innermost %d are shown)\n%s" % (
-            depth, _MAX_FRAMES, text)
-    frames = [(f.filename, f.lineno, f.name, (f.line or "").strip()) for f in te.stack]
-    location = None
-    is_syntax = _isinstance(exc, SyntaxError)
-    if is_syntax:
-        message = _str(exc.msg) if exc.msg is not None else _str(exc)
-        if exc.filename == filename and exc.lineno:
-            location = (exc.filename, exc.lineno, exc.offset, exc.end_lineno, exc.end_offset)
-    else:
-        message = _safe(lambda: _str(exc), "<str() of the exception failed>")
-    if location is None:
-        for f in reversed(frames):
-            if f[0].startswith("<cell ") and f[1]:
-                location = (f[0], f[1], None, None, None)
-                break
-    return (_qualified_name(_type(exc)), message, text, frames, location)
-
-
-def _strip_runner_frames(te, seen):
-    # Frames of this file are subcell's machinery, not the user's code.
-    if te is None or id(te) in seen:
-        return
-    seen.add(id(te))
-    te.stack[:] = [f for f in te.stack if f.filename != _RUNNER_FILE]
-    _strip_runner_frames(te.__cause__, seen)
-    _strip_runner_frames(te.__context__, seen)
-    for sub in _getattr(te, "exceptions", None) or ():
-        _strip_runner_frames(sub, seen)
-
-
 # ---------------------------------------------------------------- completion
 
 def complete(code, cursor):
@@ -493,8 +405,31 @@ def _slice_join(threading):
     thread_class.join = interruptible_join
 
 
-def patch_threading():
-    patch_on_import("threading", _slice_join)
+def _remember_starting_cell(threading):
+    """Each thread knows the cell that started it: what it prints after
+    that cell has finished is late output, shown under that cell."""
+    thread_class = threading.Thread
+    start = thread_class.start
+
+    def start_from_cell(self):
+        origin = _subcell.current_cell()
+        run = self.run
+
+        def run_for_cell():
+            _subcell.set_thread_origin(origin)
+            run()
+
+        self.run = run_for_cell
+        start(self)
+
+    start_from_cell.__doc__ = start.__doc__
+    thread_class.start = start_from_cell
+
+
+def patch_threading(slice_joins):
+    patch_on_import("threading", _remember_starting_cell)
+    if slice_joins:
+        patch_on_import("threading", _slice_join)
 
 
 def warm_up():

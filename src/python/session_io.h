@@ -4,6 +4,7 @@
 // release the GIL through the Waiter first.
 #pragma once
 
+#include <cstdint>
 #include <stop_token>
 #include <string_view>
 
@@ -36,11 +37,24 @@ struct SessionEnd {
   int status = 0;  // os._exit's
 };
 
+// display(obj, display_id=...) / update_display(obj, display_id=...).
+struct Display {
+  MimeBundle data;
+  std::string display_id;  // empty: a display that is never updated
+  bool update = false;     // replaces what was shown under display_id
+};
+
 class SessionIo {
  public:
   virtual ~SessionIo() = default;
   virtual IoStatus write(Stream stream, std::string_view utf8, Waiter& waiter) = 0;
-  virtual IoStatus display(MimeBundle bundle, Waiter& waiter) = 0;
+  // The cell running now (an opaque handle; 0 when none), and, on a thread
+  // a cell started, that cell: the thread's output after it is late.
+  virtual std::uint64_t current_cell() = 0;
+  virtual void set_thread_origin(std::uint64_t cell) = 0;
+  virtual IoStatus display(Display display, Waiter& waiter) = 0;
+  // clear_output(wait): the cell's outputs go, now or when the next comes.
+  virtual IoStatus clear_output(bool wait, Waiter& waiter) = 0;
   // Any thread of the session, GIL held; must not block on the session.
   virtual void end_session(SessionEnd end) = 0;
 };

@@ -98,24 +98,45 @@ PyObject* write_stream(PyObject* module, PyObject* arg, Stream stream) {
 PyObject* write_stdout(PyObject* module, PyObject* arg) { return write_stream(module, arg, Stream::kStdout); }
 PyObject* write_stderr(PyObject* module, PyObject* arg) { return write_stream(module, arg, Stream::kStderr); }
 
-PyObject* emit_display(PyObject* module, PyObject* arg) {
-  if (!PyDict_Check(arg)) return PyErr_Format(PyExc_TypeError, "emit_display() needs a dict");
-  ModuleState* st = bound_state(module);
-  if (st == nullptr) return nullptr;
-  MimeBundle bundle = bundle_from_dict(arg);
-  if (bundle.empty()) Py_RETURN_NONE;
+// Runs an output call interruptibly; if the cell is interrupted while it
+// waits (output backpressure), KeyboardInterrupt, once; the output itself
+// is then sent without waiting on the interrupt again.
+template <typename Send>
+PyObject* send_output(ModuleState* st, Send send) {
   InterruptibleWait wait(*st->interrupts, true);
-  IoStatus s = st->io->display(bundle, wait);
+  IoStatus s = send(wait);
   if (s == IoStatus::kStopped && raise_interrupt(st)) return nullptr;
   if (s == IoStatus::kStopped) {
     InterruptibleWait plain(*st->interrupts, false);
-    s = st->io->display(std::move(bundle), plain);
+    s = send(plain);
   }
   if (s == IoStatus::kClosed) {
     PyErr_SetString(PyExc_BrokenPipeError, "the session's output is closed (the session is closing)");
     return nullptr;
   }
   Py_RETURN_NONE;
+}
+
+// emit_display(bundle, display_id=None, update=False)
+PyObject* emit_display(PyObject* module, PyObject* const* args, Py_ssize_t nargs) {
+  if (nargs < 1 || nargs > 3 || !PyDict_Check(args[0])) {
+    return PyErr_Format(PyExc_TypeError, "emit_display(bundle: dict, display_id=None, update=False)");
+  }
+  ModuleState* st = bound_state(module);
+  if (st == nullptr) return nullptr;
+  Display display;
+  display.data = bundle_from_dict(args[0]);
+  if (nargs > 1 && args[1] != Py_None) display.display_id = to_utf8(args[1]);
+  display.update = nargs > 2 && PyObject_IsTrue(args[2]) == 1;
+  if (display.data.empty()) Py_RETURN_NONE;
+  return send_output(st, [&](Waiter& wait) { return st->io->display(display, wait); });
+}
+
+PyObject* clear_output(PyObject* module, PyObject* arg) {
+  ModuleState* st = bound_state(module);
+  if (st == nullptr) return nullptr;
+  const bool wait_for_next = PyObject_IsTrue(arg) == 1;
+  return send_output(st, [&](Waiter& wait) { return st->io->clear_output(wait_for_next, wait); });
 }
 
 // time.sleep for sessions: the same contract, but an interrupt (or closing
@@ -211,10 +232,29 @@ PyObject* end_session(PyObject* module, PyObject* const* args, Py_ssize_t nargs)
   Py_RETURN_NONE;
 }
 
+PyObject* current_cell(PyObject* module, PyObject* /*unused*/) {
+  ModuleState* st = bound_state(module);
+  if (st == nullptr) return nullptr;
+  return PyLong_FromUnsignedLongLong(st->io->current_cell());
+}
+
+PyObject* set_thread_origin(PyObject* module, PyObject* arg) {
+  const unsigned long long cell = PyLong_AsUnsignedLongLong(arg);
+  if (PyErr_Occurred()) return nullptr;
+  ModuleState* st = bound_state(module);
+  if (st == nullptr) return nullptr;
+  st->io->set_thread_origin(cell);
+  Py_RETURN_NONE;
+}
+
 PyMethodDef kMethods[] = {
     {"write_stdout", write_stdout, METH_O, "Write text to the session's stdout."},
     {"write_stderr", write_stderr, METH_O, "Write text to the session's stderr."},
-    {"emit_display", emit_display, METH_O, "Send a MIME bundle {mime: str} to the client."},
+    {"emit_display", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(emit_display)), METH_FASTCALL,
+     "Send a MIME bundle {mime: str} to the client, optionally under a display id (and as an update)."},
+    {"clear_output", clear_output, METH_O, "Clear the cell's outputs (now, or when the next output arrives)."},
+    {"current_cell", current_cell, METH_NOARGS, "The running cell (a handle for set_thread_origin)."},
+    {"set_thread_origin", set_thread_origin, METH_O, "This thread was started by that cell."},
     {"sleep", sleep, METH_O, "time.sleep, interruptible by the session."},
     {"current_frames", current_frames, METH_NOARGS, "sys._current_frames for this interpreter only."},
     {"set_process_timezone", set_process_timezone, METH_O, "Sets the process's TZ (for time.tzset)."},

@@ -245,6 +245,8 @@ bool Server::handle(Session& session, SessionEvent& event) {
     send_raw(protocol::started_notification(session.id, started->cell));
   } else if (auto* shown = std::get_if<DisplayOutput>(&event)) {
     if (!session.id.empty()) send_raw(protocol::display_notification(session.id, *shown));
+  } else if (auto* clear = std::get_if<ClearOutput>(&event)) {
+    if (!session.id.empty()) send_raw(protocol::clear_notification(session.id, *clear));
   } else if (auto* done = std::get_if<JobDone>(&event)) {
     on_job_done(session, *done);
   } else if (auto* cancelled = std::get_if<JobsCancelled>(&event)) {

@@ -17,10 +17,44 @@ std::size_t utf8_prefix(std::string_view text, std::size_t limit) {
 
 }  // namespace
 
+namespace {
+// The cell that started this thread (0: none known), set once per thread.
+thread_local JobId t_origin = 0;
+}  // namespace
+
 void OutputSink::set_cell(CellRef cell) {
   std::lock_guard lock(mutex_);
   job_.store(cell.job, std::memory_order_relaxed);
   cell_ = std::move(cell);
+  running_ = true;
+}
+
+void OutputSink::cell_finished() {
+  std::lock_guard lock(mutex_);
+  running_ = false;
+  job_.store(0, std::memory_order_relaxed);  // no fast-path appends to the finished cell's output
+}
+
+std::uint64_t OutputSink::current_cell() {
+  std::lock_guard lock(mutex_);
+  if (!running_) return 0;
+  origins_.emplace(cell_.job, cell_);
+  // A long session starts threads from many cells; the oldest origins go.
+  while (origins_.size() > 4096) origins_.erase(origins_.begin());
+  return cell_.job;
+}
+
+void OutputSink::set_thread_origin(std::uint64_t cell) { t_origin = cell; }
+
+std::pair<CellRef, bool> OutputSink::destination() const {
+  std::lock_guard lock(mutex_);
+  if (t_origin != 0 && (t_origin != cell_.job || !running_)) {
+    auto it = origins_.find(t_origin);
+    if (it != origins_.end()) return {it->second, true};
+  }
+  // The cell's own thread, a thread of the running cell, or one whose
+  // origin is unknown (_thread): the session's latest cell, late if over.
+  return {cell_, !running_};
 }
 
 CellRef OutputSink::cell() const {
@@ -35,13 +69,13 @@ py::IoStatus OutputSink::write(Stream stream, std::string_view utf8, py::Waiter&
     log::info("output after close: " + std::string(utf8.substr(0, 2000)));
     return py::IoStatus::kOk;
   }
-  // Fast path: the previous write of this cell to this stream is still
-  // waiting in the channel; append to it in place.
+  // Fast path: the cell's own thread, whose previous write to this stream
+  // is still waiting in the channel: append to it in place.
   const JobId job = job_.load(std::memory_order_relaxed);
-  if (utf8.size() <= SessionEventTraits::kMaxChunk) {
+  if (t_origin == 0 && utf8.size() <= SessionEventTraits::kMaxChunk) {
     SendInfo info = channel_.try_extend_tail(utf8.size(), [&](SessionEvent& tail) -> std::size_t {
       auto* out = std::get_if<StreamOutput>(&tail);
-      if (out == nullptr || out->stream != stream || out->cell.job != job ||
+      if (out == nullptr || out->stream != stream || out->cell.job != job || out->late ||
           out->text.size() + utf8.size() > SessionEventTraits::kMaxChunk) {
         return 0;
       }
@@ -53,11 +87,11 @@ py::IoStatus OutputSink::write(Stream stream, std::string_view utf8, py::Waiter&
       return py::IoStatus::kOk;
     }
   }
-  const CellRef current = cell();
+  const auto [current, late] = destination();
   // Huge writes go out in pieces, so one print cannot exceed the channel.
   while (!utf8.empty()) {
     const std::size_t n = utf8_prefix(utf8, SessionEventTraits::kMaxChunk);
-    py::IoStatus s = send(StreamOutput{current, stream, std::string(utf8.substr(0, n))}, waiter, false);
+    py::IoStatus s = send(StreamOutput{current, stream, std::string(utf8.substr(0, n)), late}, waiter, late);
     if (s != py::IoStatus::kOk) return s;
     utf8.remove_prefix(n);
   }
@@ -66,8 +100,13 @@ py::IoStatus OutputSink::write(Stream stream, std::string_view utf8, py::Waiter&
 
 void OutputSink::end_session(py::SessionEnd end) { session_.end_from_python(end); }
 
-py::IoStatus OutputSink::display(MimeBundle bundle, py::Waiter& waiter) {
-  return send(DisplayOutput{cell(), std::move(bundle)}, waiter, true);
+py::IoStatus OutputSink::display(py::Display display, py::Waiter& waiter) {
+  return send(DisplayOutput{cell(), std::move(display.data), std::move(display.display_id), display.update}, waiter,
+              true);
+}
+
+py::IoStatus OutputSink::clear_output(bool wait, py::Waiter& waiter) {
+  return send(ClearOutput{cell(), wait}, waiter, true);
 }
 
 py::IoStatus OutputSink::send(SessionEvent event, py::Waiter& waiter, bool urgent) {

@@ -10,7 +10,9 @@
 #pragma once
 
 #include <atomic>
+#include <map>
 #include <mutex>
+#include <utility>
 
 #include "python/session_io.h"
 #include "sessions/session_events.h"
@@ -37,11 +39,16 @@ class OutputSink final : public py::SessionIo {
       : session_(session), channel_(channel), listener_(listener) {}
 
   py::IoStatus write(Stream stream, std::string_view utf8, py::Waiter& waiter) override;
-  py::IoStatus display(MimeBundle bundle, py::Waiter& waiter) override;
+  std::uint64_t current_cell() override;
+  void set_thread_origin(std::uint64_t cell) override;
+  py::IoStatus display(py::Display display, py::Waiter& waiter) override;
+  py::IoStatus clear_output(bool wait, py::Waiter& waiter) override;
   void end_session(py::SessionEnd end) override;
 
-  // The cell that output belongs to from now on (session thread).
+  // The cell that output belongs to from now on (session thread), and
+  // its end: output of threads after it is late.
   void set_cell(CellRef cell);
+  void cell_finished();
   CellRef cell() const;
 
   // Sends a non-output event and wakes the consumer at once, or (kSoon)
@@ -61,8 +68,14 @@ class OutputSink final : public py::SessionIo {
   Session& session_;
   EventChannel& channel_;
   SessionListener& listener_;
-  mutable std::mutex mutex_;  // guards cell_
+  // Where a write goes: the running cell's, or late to the cell that
+  // started the writing thread.
+  std::pair<CellRef, bool> destination() const;
+
+  mutable std::mutex mutex_;  // guards cell_, running_, origins_
   CellRef cell_;
+  bool running_ = false;
+  std::map<JobId, CellRef> origins_;  // cells that started threads
   std::atomic<JobId> job_{0};  // cell_.job, readable without the lock
   std::atomic<bool> closing_{false};
 };

@@ -4,6 +4,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <functional>
 
 #include "support/log.h"
 #include "support/main_thread.h"
@@ -219,6 +220,7 @@ void Session::run_job(py::PythonSession& py, Job& job) {
         sink_.set_cell(cell);
         sink_.post(CellStarted{cell}, OutputSink::Wake::kSoon);
         cells_run_.fetch_add(1);
+        sink_.cell_finished();
         sink_.post(JobDone{run->id, py.refuse(*needs)});
         return;
       }
@@ -231,6 +233,7 @@ void Session::run_job(py::PythonSession& py, Job& job) {
     const std::int64_t limit_ms = cell_time_limit_ms_.load();
     RunOutcome outcome = py.run(run->code, run->id,
                                 limit_ms > 0 ? std::optional(std::chrono::milliseconds(limit_ms)) : std::nullopt);
+    sink_.cell_finished();
     if (outcome.error) fill_cell_tags(*outcome.error);
     if (!outcome.defines_code) tags_.erase(cell.execution_count);
     cells_run_.fetch_add(1);
@@ -263,7 +266,18 @@ void Session::fill_cell_tags(ErrorInfo& error) const {
     auto it = tags_.find(count);
     return it == tags_.end() ? CellTag{} : it->second;
   };
-  for (TraceFrame& f : error.frames) f.cell = tag_of(f.execution_count);
+  auto fill_frames = [&](std::vector<TraceFrame>& frames) {
+    for (TraceFrame& f : frames) f.cell = tag_of(f.execution_count);
+  };
+  std::function<void(std::vector<ErrorLink>&)> fill_links = [&](std::vector<ErrorLink>& links) {
+    for (ErrorLink& link : links) {
+      fill_frames(link.frames);
+      fill_links(link.members);
+    }
+  };
+  fill_frames(error.frames);
+  fill_links(error.members);
+  fill_links(error.chain);
   if (error.location) error.location->cell = tag_of(error.location->execution_count);
 }
 

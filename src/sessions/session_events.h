@@ -36,11 +36,19 @@ struct StreamOutput {
   CellRef cell;
   Stream stream = Stream::kStdout;
   std::string text;
+  bool late = false;  // a thread wrote it after `cell` had finished
 };
 
 struct DisplayOutput {
   CellRef cell;
   MimeBundle data;
+  std::string display_id;  // empty when the display cannot be updated
+  bool update = false;     // replaces the outputs shown under display_id
+};
+
+struct ClearOutput {
+  CellRef cell;
+  bool wait = false;  // clear when the cell's next output arrives
 };
 
 // A job could not run (the session failed to start, or is closing), or
@@ -72,8 +80,8 @@ struct JobsCancelled {
   std::string reason;
 };
 
-using SessionEvent = std::variant<SessionReady, CellStarted, StreamOutput, DisplayOutput, JobDone, JobsCancelled,
-                                  SessionEnded, SessionClosed>;
+using SessionEvent = std::variant<SessionReady, CellStarted, StreamOutput, DisplayOutput, ClearOutput, JobDone,
+                                  JobsCancelled, SessionEnded, SessionClosed>;
 
 // Output costs its bytes; consecutive writes of one cell to one stream
 // merge into one event (up to kMaxChunk), which is how output is coalesced.
@@ -94,7 +102,7 @@ struct SessionEventTraits {
   static bool merge(SessionEvent& tail, SessionEvent& incoming) {
     auto* a = std::get_if<StreamOutput>(&tail);
     auto* b = std::get_if<StreamOutput>(&incoming);
-    if (a == nullptr || b == nullptr || a->stream != b->stream || a->cell.job != b->cell.job ||
+    if (a == nullptr || b == nullptr || a->stream != b->stream || a->cell.job != b->cell.job || a->late != b->late ||
         a->text.size() + b->text.size() > kMaxChunk) {
       return false;
     }

@@ -129,7 +129,8 @@ TEST_CASE("closing a process session stuck in a C loop that ignores SIGINT kills
   Neighbour neighbour(server);
   server.open_session({{"session", "stuck"}, {"isolation", "process"}});
   server.send_request("cell/run", {{"session", "stuck"}, {"code", "sum(range(10**13))"}});
-  REQUIRE(server.wait_notification("cell/started"));
+  wait_started(server, "stuck");
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // into the C loop
   const auto start = std::chrono::steady_clock::now();
   Json closed = server.result("session/close", {{"session", "stuck"}}, 10s);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

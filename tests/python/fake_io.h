@@ -18,11 +18,18 @@ class RecordingIo final : public py::SessionIo {
     (stream == Stream::kStdout ? out_ : err_).append(utf8);
     return py::IoStatus::kOk;
   }
-  py::IoStatus display(MimeBundle bundle, py::Waiter&) override {
+  py::IoStatus display(py::Display display, py::Waiter&) override {
     std::lock_guard lock(mutex_);
-    displays_.push_back(std::move(bundle));
+    displays_.push_back(std::move(display.data));
     return py::IoStatus::kOk;
   }
+  py::IoStatus clear_output(bool, py::Waiter&) override {
+    std::lock_guard lock(mutex_);
+    ++clears_;
+    return py::IoStatus::kOk;
+  }
+  std::uint64_t current_cell() override { return 0; }
+  void set_thread_origin(std::uint64_t) override {}
   void end_session(py::SessionEnd end) override {
     std::lock_guard lock(mutex_);
     ends_.push_back(end);
@@ -47,6 +54,7 @@ class RecordingIo final : public py::SessionIo {
  private:
   mutable std::mutex mutex_;
   std::vector<py::SessionEnd> ends_;
+  int clears_ = 0;
   std::string out_, err_;
   std::vector<MimeBundle> displays_;
 };
