@@ -117,6 +117,60 @@ export class CodeLens {
   ) {}
 }
 
+export class CodeAction {
+  diagnostics?: Diagnostic[];
+  isPreferred?: boolean;
+  command?: { title: string; command: string; arguments?: unknown[] };
+  constructor(
+    readonly title: string,
+    readonly kind: { value: string },
+  ) {}
+}
+export class Hover {
+  constructor(
+    readonly contents: MarkdownString,
+    readonly range?: Range,
+  ) {}
+}
+export class CompletionItem {
+  insertText?: string;
+  filterText?: string;
+  sortText?: string;
+  detail?: string;
+  range?: Range;
+  constructor(
+    readonly label: string,
+    readonly kind?: number,
+  ) {}
+}
+export class TreeItem {
+  description?: string;
+  tooltip?: unknown;
+  contextValue?: string;
+  command?: { title: string; command: string; arguments?: unknown[] };
+  constructor(readonly label: string) {}
+}
+export class NotebookCellStatusBarItem {
+  tooltip?: string;
+  command?: { title: string; command: string; arguments?: unknown[] };
+  constructor(
+    readonly text: string,
+    readonly alignment: number,
+  ) {}
+}
+export class CancellationTokenSource {
+  private readonly emitter = new EventEmitter<void>();
+  token = { isCancellationRequested: false, onCancellationRequested: this.emitter.event };
+  cancel(): void {
+    if (this.token.isCancellationRequested) return;
+    this.token.isCancellationRequested = true;
+    this.emitter.fire();
+  }
+  dispose(): void {}
+}
+
+let outputIds = 0;
+
 export class NotebookCellOutputItem {
   constructor(
     readonly data: Uint8Array,
@@ -133,6 +187,7 @@ export class NotebookCellOutputItem {
   }
 }
 export class NotebookCellOutput {
+  readonly id = `output-${++outputIds}`;
   constructor(
     public items: NotebookCellOutputItem[],
     readonly metadata?: Record<string, unknown>,
@@ -226,11 +281,16 @@ export class FakeEditor {
 export interface FakeCell {
   index: number;
   kind: number;
+  notebook: FakeNotebook;
   document: FakeDocument;
   metadata: Record<string, unknown>;
   outputs: NotebookCellOutput[];
   executionOrder?: number;
   success?: boolean;
+  /** As VS Code keeps it once an execution ended. */
+  executionSummary?: { executionOrder?: number; success?: boolean; timing?: { startTime: number; endTime: number } };
+  /** An execution is open on the cell (VS Code allows one at a time). */
+  executing?: boolean;
   /** What happened to the cell's outputs, in order: for streaming assertions. */
   events: string[];
   onEvent?: (event: string) => void;
@@ -253,6 +313,7 @@ export class FakeNotebook {
     const cell: FakeCell = {
       index: this.cells.length,
       kind: 2,
+      notebook: this,
       document: new FakeDocument(Uri.from({ scheme: 'vscode-notebook-cell', path: this.uri.path, query: `cell=${this.cells.length}` }), code),
       metadata,
       outputs: [],
@@ -273,6 +334,24 @@ export function createFake(settings: Record<string, unknown>) {
   const controllers = new Map<string, Record<string, any>>();
   const log: string[] = [];
   const calls: Array<{ command: string; args: unknown[] }> = [];
+  const providers = {
+    codeActions: [] as Array<{ provideCodeActions(doc: FakeDocument, range: Range, context: { diagnostics: Diagnostic[] }): CodeAction[] }>,
+    hovers: [] as Array<{ provideHover(doc: FakeDocument, position: Position): Promise<Hover | undefined> }>,
+    completions: [] as Array<{ provideCompletionItems(doc: FakeDocument, position: Position): Promise<CompletionItem[]> }>,
+    cellStatus: [] as Array<{ provideCellStatusBarItems(cell: FakeCell): NotebookCellStatusBarItem[] }>,
+  };
+  const treeViews = new Map<string, { message?: string; description?: string; provider: { getChildren(node?: unknown): unknown[]; getTreeItem(node: unknown): TreeItem } }>();
+  const statusItems: Array<{ id: string; text: string; tooltip?: string; command?: { command: string; arguments?: unknown[] }; visible: boolean }> = [];
+  const panels: Array<{ title: string; webview: { html: string; cspSource: string }; disposed: boolean }> = [];
+  /**
+   * What the user answers: `input(options, token)` for input boxes, `pick(items)`
+   * for quick picks, `choose(message, buttons)` for a notification's buttons.
+   */
+  const user = {
+    input: async (_options: Record<string, unknown>, _token?: { onCancellationRequested(l: () => void): unknown }): Promise<string | undefined> => undefined,
+    pick: async (_items: Array<{ label: string; description?: string }>): Promise<unknown> => undefined,
+    choose: (_message: string, _buttons: string[]): string | undefined => undefined,
+  };
   const events = {
     activeEditor: new EventEmitter<unknown>(),
     visibleEditors: new EventEmitter<unknown>(),
@@ -280,13 +359,44 @@ export function createFake(settings: Record<string, unknown>) {
     closeDocument: new EventEmitter<unknown>(),
     closeNotebook: new EventEmitter<unknown>(),
     configuration: new EventEmitter<unknown>(),
+    activeNotebookEditor: new EventEmitter<unknown>(),
+  };
+  const respond = async (m: string, buttons: string[]) => {
+    messages.push(m);
+    return user.choose(m, buttons);
   };
   let decorationTypes = 0;
 
   const window = {
     activeTextEditor: undefined as FakeEditor | undefined,
     visibleTextEditors: [] as FakeEditor[],
-    activeNotebookEditor: undefined,
+    activeNotebookEditor: undefined as { notebook: FakeNotebook } | undefined,
+    onDidChangeActiveNotebookEditor: events.activeNotebookEditor.event,
+    createTreeView: (id: string, options: { treeDataProvider: { getChildren(node?: unknown): unknown[]; getTreeItem(node: unknown): TreeItem } }) => {
+      const view = { message: undefined as string | undefined, description: undefined as string | undefined, provider: options.treeDataProvider, dispose: () => treeViews.delete(id) };
+      treeViews.set(id, view);
+      return view;
+    },
+    createStatusBarItem: (id: string) => {
+      const item = { id, text: '', name: '', tooltip: undefined as string | undefined, command: undefined, visible: false, show: () => void (item.visible = true), hide: () => void (item.visible = false), dispose: () => undefined };
+      statusItems.push(item);
+      return item;
+    },
+    createWebviewPanel: (_type: string, title: string) => {
+      const disposed = new EventEmitter<void>();
+      const panel = {
+        title,
+        webview: { html: '', cspSource: 'vscode-webview:' },
+        disposed: false,
+        reveal: () => undefined,
+        onDidDispose: disposed.event,
+        dispose: () => ((panel.disposed = true), disposed.fire()),
+      };
+      panels.push(panel);
+      return panel;
+    },
+    showInputBox: (options: Record<string, unknown>, token?: { onCancellationRequested(l: () => void): unknown }) => user.input(options, token),
+    showQuickPick: async (items: Promise<Array<{ label: string }>> | Array<{ label: string }>) => user.pick(await items),
     createOutputChannel: () => {
       // As VS Code's: writing to a disposed channel throws.
       let disposed = false;
@@ -300,9 +410,9 @@ export function createFake(settings: Record<string, unknown>) {
       };
     },
     createTextEditorDecorationType: () => ({ key: `decoration-${++decorationTypes}`, dispose: () => undefined }),
-    showInformationMessage: async (m: string) => void messages.push(m),
-    showWarningMessage: async (m: string) => void messages.push(m),
-    showErrorMessage: async (m: string) => void messages.push(m),
+    showInformationMessage: (m: string, ...buttons: string[]) => respond(m, buttons),
+    showWarningMessage: (m: string, ...buttons: string[]) => respond(m, buttons),
+    showErrorMessage: (m: string, ...buttons: string[]) => respond(m, buttons),
     setStatusBarMessage: (m: string) => (messages.push(m), { dispose: () => undefined }),
     onDidChangeActiveTextEditor: events.activeEditor.event,
     onDidChangeVisibleTextEditors: events.visibleEditors.event,
@@ -350,6 +460,17 @@ export function createFake(settings: Record<string, unknown>) {
     DiagnosticRelatedInformation,
     Location,
     CodeLens,
+    CodeAction,
+    CodeActionKind: { QuickFix: { value: 'quickfix' } },
+    Hover,
+    CompletionItem,
+    CompletionItemKind: { Variable: 5 },
+    TreeItem,
+    NotebookCellStatusBarItem,
+    NotebookCellStatusBarAlignment: { Left: 1, Right: 2 },
+    StatusBarAlignment: { Left: 1, Right: 2 },
+    CancellationTokenSource,
+    extensions: { getExtension: () => undefined },
     NotebookCellOutput,
     NotebookCellOutputItem,
     NotebookCellData,
@@ -377,6 +498,18 @@ export function createFake(settings: Record<string, unknown>) {
       }),
       registerCodeLensProvider: (_selector: unknown, provider: { provideCodeLenses(doc: FakeDocument): CodeLens[] }) => {
         codeLensProviders.push(provider);
+        return { dispose: () => undefined };
+      },
+      registerCodeActionsProvider: (_selector: unknown, provider: (typeof providers.codeActions)[number]) => {
+        providers.codeActions.push(provider);
+        return { dispose: () => undefined };
+      },
+      registerHoverProvider: (_selector: unknown, provider: (typeof providers.hovers)[number]) => {
+        providers.hovers.push(provider);
+        return { dispose: () => undefined };
+      },
+      registerCompletionItemProvider: (_selector: unknown, provider: (typeof providers.completions)[number]) => {
+        providers.completions.push(provider);
         return { dispose: () => undefined };
       },
     },
@@ -409,6 +542,10 @@ export function createFake(settings: Record<string, unknown>) {
       },
     },
     notebooks: {
+      registerNotebookCellStatusBarItemProvider: (_type: string, provider: (typeof providers.cellStatus)[number]) => {
+        providers.cellStatus.push(provider);
+        return { dispose: () => undefined };
+      },
       createNotebookController: (id: string, notebookType: string, label: string, handler: unknown) => {
         const selected = new EventEmitter<unknown>();
         const controller: Record<string, any> = {
@@ -427,24 +564,30 @@ export function createFake(settings: Record<string, unknown>) {
     },
   };
 
-  return { fake, commands, contexts, messages, diagnostics, codeLensProviders, controllers, events, window, workspace, log, calls };
+  return { fake, commands, contexts, messages, diagnostics, codeLensProviders, controllers, events, window, workspace, log, calls, providers, treeViews, statusItems, panels, user };
 }
 
+// As VS Code's: one execution per cell at a time; outputs are found by id.
 function fakeExecution(cell: FakeCell) {
-  const find = (output: NotebookCellOutput) => cell.outputs.indexOf(output);
+  if (cell.executing) throw new Error('the cell is already executing');
+  cell.executing = true;
+  const find = (output: NotebookCellOutput) => cell.outputs.findIndex((o) => o.id === output.id);
   const record = (event: string) => {
     cell.events.push(event);
     cell.onEvent?.(event);
   };
+  let startTime = 0;
   return {
     cell,
     token: { isCancellationRequested: false, onCancellationRequested: () => ({ dispose: () => undefined }) },
     set executionOrder(order: number | undefined) {
       cell.executionOrder = order;
     },
-    start: () => record('start'),
-    end: (success: boolean | undefined) => {
+    start: (time?: number) => ((startTime = time ?? Date.now()), record('start')),
+    end: (success: boolean | undefined, endTime?: number) => {
+      cell.executing = false;
       cell.success = success;
+      cell.executionSummary = { executionOrder: cell.executionOrder, success, timing: { startTime, endTime: endTime ?? Date.now() } };
       record('end');
     },
     clearOutput: async () => {
@@ -459,8 +602,10 @@ function fakeExecution(cell: FakeCell) {
       cell.outputs[find(output)].items.push(item);
       record('append');
     },
-    replaceOutputItems: async (item: NotebookCellOutputItem, output: NotebookCellOutput) => {
-      cell.outputs[find(output)].items = [item];
+    replaceOutputItems: async (items: NotebookCellOutputItem | NotebookCellOutputItem[], output: NotebookCellOutput) => {
+      const index = find(output);
+      if (index < 0) throw new Error('no such output');
+      cell.outputs[index].items = Array.isArray(items) ? items : [items];
       record('replace');
     },
   };

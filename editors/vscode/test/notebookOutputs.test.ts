@@ -78,6 +78,7 @@ test('with the real server: output shows before the result, then the rich value 
       if (!firstFlush) firstFlush = applyOps(shown, plan.flush()).map((o) => ({ ...o }));
     },
     display: (data: { 'text/plain': string }) => plan.display(data),
+    clear: (wait: boolean) => plan.clear(wait),
   };
   const result = await sup.run(opened.value, code, 'money', sink);
   assert.ok(result.ok);

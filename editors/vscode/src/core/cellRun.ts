@@ -1,12 +1,14 @@
 // One run of one cell, from queued to its result: what the inline view, the
 // output document and the diagnostics draw. Output from both streams goes
 // into one terminal-like buffer, interleaved as a terminal would show it;
-// `display()` objects appear there as their text.
+// `display()` objects are blocks of their own there (runOutput.ts), which
+// `update_display` replaces and `clear_output` removes. Output a thread
+// writes after the cell finished still arrives here (late output).
 
-import { MimeBundle, PythonError, RunResult } from './protocol';
+import { CrashedParams, MimeBundle, PythonError, RunResult } from './protocol';
 import { Failure } from './result';
+import { RunOutput } from './runOutput';
 import { RunSink } from './serverSupervisor';
-import { TerminalText } from './terminalText';
 
 export type RunState =
   | 'queued'
@@ -53,7 +55,9 @@ export class CellRun implements RunSink {
   value: MimeBundle | null = null;
   error: PythonError | null = null;
   problem: Failure | undefined;
-  output: TerminalText;
+  /** Set when the session crashed under this run: why, and its last stderr lines. */
+  crash: CrashedParams | undefined;
+  output: RunOutput;
   displays = 0;
   readonly queuedAt = Date.now();
   startedAt: number | undefined;
@@ -67,7 +71,7 @@ export class CellRun implements RunSink {
     this.code = options.code;
     this.region = options.region;
     this.title = options.title ?? '';
-    this.output = new TerminalText({ maxChars: options.maxOutputChars });
+    this.output = new RunOutput(options.maxOutputChars);
   }
 
   get isActive(): boolean {
@@ -97,10 +101,27 @@ export class CellRun implements RunSink {
     this.changed();
   }
 
-  display(data: MimeBundle): void {
+  display(data: MimeBundle, displayId?: string): void {
     this.displays++;
-    if (!this.output.atLineStart) this.output.write('\n');
-    this.output.write(data['text/plain'] + '\n');
+    this.output.display(data, displayId);
+    this.changed();
+  }
+
+  /** `update_display` somewhere in the session: true when this run showed that display. */
+  updateDisplay(displayId: string, data: MimeBundle): boolean {
+    if (!this.output.updateDisplay(displayId, data)) return false;
+    this.changed();
+    return true;
+  }
+
+  clear(wait: boolean): void {
+    this.output.clear(wait);
+    this.changed();
+  }
+
+  /** The session crashed while this run was running or queued. */
+  crashed(crash: CrashedParams): void {
+    this.crash = crash;
     this.changed();
   }
 
@@ -125,7 +146,7 @@ export class CellRun implements RunSink {
 
   /** Frees the output of a run nobody shows any more. */
   releaseOutput(): void {
-    this.output = new TerminalText({ maxChars: 0 });
+    this.output = new RunOutput(0);
   }
 
   private changed(): void {

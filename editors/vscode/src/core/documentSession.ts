@@ -3,13 +3,20 @@
 // new server after a crash. Cells are queued here and sent one at a time, so
 // that "run all" can stop at the first error and an interrupt can drop what
 // has not been sent yet.
+//
+// The session can be restarted elsewhere (in a process, in an interpreter,
+// on another Python: sessionPlacement.ts keeps the user's choice), can crash
+// by itself (a process session's worker died: its runs say so), and can be
+// moved by the server (an `auto` session that imports numpy). Listeners hear
+// about each, and about displays updated anywhere in the session.
 
 import { Cell } from './cells';
 import { CellRun, CodeRegion, nextCellId } from './cellRun';
-import { CellId, MimeBundle, ResetResult } from './protocol';
-import { Failure, ok, Result } from './result';
+import { CellId, ChangedParams, CrashedParams, Isolation, MimeBundle, OpenResult, ResetResult } from './protocol';
+import { fail, Failure, ok, Result } from './result';
 import { RunHistory } from './runHistory';
-import { OpenedSession, RunSink, ServerLoss, ServerSupervisor } from './serverSupervisor';
+import { PlacementDefaults, SessionPlacement } from './sessionPlacement';
+import { OpenedSession, RunSink, ServerLoss, ServerSupervisor, SessionListener } from './serverSupervisor';
 import { LocateCell, mapError, MappedError, rewriteTraceback } from './traceback';
 
 export interface CellToRun {
@@ -43,7 +50,20 @@ export interface DocumentSessionOptions {
   stopOnError?: boolean;
   /** Scrollback kept per run for the output views, in characters. */
   maxOutputChars?: number;
+  /** Isolation, limits and Python for new sessions (the settings). */
+  placement?: () => PlacementDefaults;
 }
+
+/** What happened to the document's session as a whole. */
+export type SessionEvent =
+  /** Opened, restarted or moved: where it runs now. */
+  | { kind: 'placed'; result: OpenResult }
+  | { kind: 'crashed'; crash: CrashedParams }
+  | { kind: 'changed'; change: ChangedParams }
+  /** `update_display`: every output shown with `displayId` shows `data` now. */
+  | { kind: 'display'; displayId: string; data: MimeBundle }
+  /** The session ended (closed, crashed, lost with the server). */
+  | { kind: 'ended' };
 
 interface Batch {
   stopped: boolean;
@@ -59,22 +79,43 @@ interface Job {
 
 export class DocumentSession {
   readonly history = new RunHistory();
+  readonly placement: SessionPlacement;
   private opened: OpenedSession | undefined;
   private opening: Promise<Result<OpenedSession>> | undefined;
   private readonly queue: Job[] = [];
   private current: Job | undefined;
   private pumping = false;
   private closed = false;
+  /** The session the current job was sent to. */
+  private runningIn: string | undefined;
+  /** A run whose request failed with SessionCrashed before the crash report came. */
+  private crashVictim: CellRun | undefined;
   private readonly listeners: Array<(run: CellRun) => void> = [];
+  private readonly sessionListeners: Array<(event: SessionEvent) => void> = [];
   private readonly unsubscribe: () => void;
 
   constructor(private readonly options: DocumentSessionOptions) {
+    this.placement = new SessionPlacement(options.placement);
     this.unsubscribe = options.supervisor.onLoss((loss) => this.onLoss(loss));
+  }
+
+  get name(): string {
+    return this.options.name;
   }
 
   /** The server's id for this session while it is open. */
   get sessionId(): string | undefined {
-    return this.options.supervisor.isLive(this.opened) ? this.opened!.session : undefined;
+    return this.live?.session;
+  }
+
+  /** The open session on the running server, if any. */
+  get live(): OpenedSession | undefined {
+    return this.options.supervisor.isLive(this.opened) ? this.opened : undefined;
+  }
+
+  /** Where the open session runs, and on which Python. */
+  get where(): OpenResult | undefined {
+    return this.live?.result;
   }
 
   get isBusy(): boolean {
@@ -85,6 +126,12 @@ export class DocumentSession {
   onRunChange(listener: (run: CellRun) => void): () => void {
     this.listeners.push(listener);
     return () => this.listeners.splice(this.listeners.indexOf(listener), 1);
+  }
+
+  /** Called when the session opens, moves, crashes, ends, or updates a display. */
+  onSessionEvent(listener: (event: SessionEvent) => void): () => void {
+    this.sessionListeners.push(listener);
+    return () => this.sessionListeners.splice(this.sessionListeners.indexOf(listener), 1);
   }
 
   /**
@@ -119,7 +166,7 @@ export class DocumentSession {
 
   /** A failed run's error as places in the document. */
   mapError(run: CellRun): MappedError | undefined {
-    return run.error ? mapError(run.error, this.locate) : undefined;
+    return run.error ? mapError(run.error, this.locate, run) : undefined;
   }
 
   /**
@@ -132,7 +179,7 @@ export class DocumentSession {
     const standing: Array<{ run: CellRun; mapped: MappedError }> = [];
     all.forEach((run, index) => {
       if (run.supersededBy || run.state !== 'failed' || !run.error) return;
-      const mapped = mapError(run.error, this.locate);
+      const mapped = mapError(run.error, this.locate, run);
       const line = mapped.primary?.position.line;
       if (line === undefined) return;
       const rerun = all.slice(index + 1).some((later) => later.region && line >= later.region.firstLine && line < later.region.firstLine + later.region.lineCount);
@@ -164,14 +211,56 @@ export class DocumentSession {
     return this.options.supervisor.reset(this.opened!);
   }
 
+  /**
+   * `session/restart` in `isolation` (kept for this document from now on):
+   * a fresh session, its variables gone; what was queued is dropped. Without
+   * an open session, the choice applies when it opens.
+   */
+  async restart(isolation: Isolation): Promise<Result<OpenResult | undefined>> {
+    this.placement.chooseIsolation(isolation);
+    await this.interrupt();
+    const live = this.live;
+    if (!live) return ok(undefined);
+    const restarted = await this.options.supervisor.restartSession(live, isolation);
+    if (!restarted.ok) return restarted;
+    this.opened = restarted.value;
+    this.history.forgetExecutionCounts();
+    this.emit({ kind: 'placed', result: restarted.value.result });
+    return ok(restarted.value.result);
+  }
+
+  /**
+   * Runs the document on `python` from now on (undefined: the default): the
+   * open session is closed and a new one opened on it at once, so a Python
+   * the server cannot run is reported now. On failure the previous choice
+   * stays and the session is reopened as it was.
+   */
+  async usePython(python: string | undefined): Promise<Result<OpenResult>> {
+    const previous = this.placement.python;
+    this.placement.choosePython(python);
+    await this.endSession();
+    const opened = await this.ensureOpen();
+    if (opened.ok) return ok(opened.value.result);
+    this.placement.choosePython(previous);
+    return fail(opened.failure.kind, opened.failure.message, opened.failure.code);
+  }
+
   /** Ends the session (the document was closed). */
   async close(): Promise<void> {
     this.closed = true;
     this.unsubscribe();
-    this.cancelQueued('cancelled', { kind: 'cancelled', message: 'not run: the document was closed' });
+    await this.endSession();
+  }
+
+  private async endSession(): Promise<void> {
+    this.cancelQueued('cancelled', { kind: 'cancelled', message: this.closed ? 'not run: the document was closed' : 'not run: the session was restarted' });
+    if (this.current) this.current.cancelled = true;
     const opened = this.opened;
     this.opened = undefined;
-    if (this.options.supervisor.isLive(opened)) await this.options.supervisor.closeSession(opened!);
+    if (this.options.supervisor.isLive(opened)) {
+      await this.options.supervisor.closeSession(opened!);
+      this.emit({ kind: 'ended' });
+    }
   }
 
   private async pump(): Promise<void> {
@@ -198,7 +287,9 @@ export class DocumentSession {
       if (!reset.ok) return this.giveUp(job, reset.failure);
     }
     if (job.cancelled) return run.abandon('cancelled', { kind: 'cancelled', message: 'not run: interrupted' });
+    this.runningIn = opened.value.session;
     const result = await this.options.supervisor.run(opened.value, cell.code, run.id, tee(run, cell.sink));
+    this.runningIn = undefined;
     if (!result.ok) return this.giveUp(job, result.failure);
     run.finish(result.value);
     if (result.value.error && this.options.stopOnError) {
@@ -215,9 +306,10 @@ export class DocumentSession {
       job.run.abandon('cancelled', { ...failure, message });
       return;
     }
-    if (failure.kind === 'unknown-session' || failure.kind === 'server-gone') this.opened = undefined;
-    job.batch.reason = failure.kind === 'spawn-failed' ? 'not run: the server did not start' : 'not run: the session was lost';
-    job.run.abandon('lost', failure);
+    if (failure.kind === 'unknown-session' || failure.kind === 'server-gone' || failure.kind === 'crashed') this.opened = undefined;
+    if (failure.kind === 'crashed' && !job.run.crash) this.crashVictim = job.run;
+    job.batch.reason = batchReason(failure);
+    job.run.abandon('lost', failure.kind === 'crashed' ? { ...failure, message: 'the session crashed' } : failure);
   }
 
   private ensureOpen(): Promise<Result<OpenedSession>> {
@@ -225,11 +317,13 @@ export class DocumentSession {
     if (this.options.supervisor.isLive(this.opened)) return Promise.resolve(ok(this.opened!));
     if (!this.opening) {
       this.opening = this.options.supervisor
-        .openSession({ name: this.options.name, cwd: this.options.cwd })
+        .openSession(this.placement.openParams({ name: this.options.name, cwd: this.options.cwd }))
         .then((opened) => {
           if (opened.ok) {
             this.opened = opened.value;
             this.history.forgetExecutionCounts();
+            this.options.supervisor.listen(opened.value, this.sessionListener);
+            this.emit({ kind: 'placed', result: opened.value.result });
           }
           return opened;
         })
@@ -244,6 +338,38 @@ export class DocumentSession {
     if (!this.opened || this.opened.generation !== loss.generation) return;
     this.opened = undefined;
     this.cancelQueued('lost', { kind: 'server-gone', message: 'not run: the subcell server stopped' });
+    this.emit({ kind: 'ended' });
+  }
+
+  private readonly sessionListener: SessionListener = {
+    crashed: (crash) => this.onCrash(crash),
+    changed: (change) => {
+      if (this.opened) this.opened = { ...this.opened, result: { ...this.opened.result, isolation: change.isolation, pid: change.pid } };
+      this.emit({ kind: 'changed', change });
+      if (this.opened) this.emit({ kind: 'placed', result: this.opened.result });
+    },
+    updateDisplay: (displayId, data) => {
+      for (const run of this.history.all()) run.updateDisplay(displayId, data);
+      this.emit({ kind: 'display', displayId, data });
+    },
+  };
+
+  // The running cell's request fails with SessionCrashed (before or after
+  // this notification): its run carries the report; queued cells are lost.
+  private onCrash(crash: CrashedParams): void {
+    const ours = this.opened?.session === crash.session;
+    const victim = this.current && this.runningIn === crash.session ? this.current.run : this.crashVictim;
+    victim?.crashed(crash);
+    this.crashVictim = undefined;
+    if (!ours) return;
+    this.opened = undefined;
+    this.cancelQueued('lost', { kind: 'crashed', message: 'not run: the session crashed' });
+    this.emit({ kind: 'crashed', crash });
+    this.emit({ kind: 'ended' });
+  }
+
+  private emit(event: SessionEvent): void {
+    for (const listener of this.sessionListeners) listener(event);
   }
 
   private cancelQueued(state: 'cancelled' | 'lost', problem: Failure): void {
@@ -255,13 +381,20 @@ export class DocumentSession {
   }
 }
 
+function batchReason(failure: Failure): string {
+  if (failure.kind === 'spawn-failed') return 'not run: the server did not start';
+  if (failure.kind === 'crashed') return 'not run: the session crashed';
+  return 'not run: the session was lost';
+}
+
 // Sends a run's events to the run itself and to an extra sink.
 function tee(run: CellRun, extra: RunSink | undefined): RunSink {
   if (!extra) return run;
   return {
     started: (count: number) => (run.started(count), extra.started(count)),
     write: (stream: 'stdout' | 'stderr', text: string) => (run.write(stream, text), extra.write(stream, text)),
-    display: (data: MimeBundle) => (run.display(data), extra.display(data)),
+    display: (data: MimeBundle, displayId?: string) => (run.display(data, displayId), extra.display(data, displayId)),
+    clear: (wait: boolean) => (run.clear(wait), extra.clear(wait)),
   };
 }
 

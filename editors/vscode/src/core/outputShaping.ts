@@ -4,7 +4,9 @@
 // the rest is always one command away (the full output view).
 
 import { CellRun } from './cellRun';
+import { pictureLabel } from './mime';
 import { MimeBundle } from './protocol';
+import { errorLines } from './errorText';
 import { errorSummary } from './traceback';
 
 export interface ShapingLimits {
@@ -64,8 +66,9 @@ function oneLine(text: string): string {
   return lines.length > 1 && lines.slice(1).some((l) => l.trim()) ? `${first} …` : first;
 }
 
+/** A value as text: its `text/plain`, or "figure 640×480" for a picture. */
 export function plainValue(bundle: MimeBundle | null): string | undefined {
-  return bundle ? bundle['text/plain'] : undefined;
+  return bundle ? (pictureLabel(bundle) ?? bundle['text/plain']) : undefined;
 }
 
 function countLabel(run: CellRun): string {
@@ -99,7 +102,7 @@ export function inlineSummary(run: CellRun, limits: ShapingLimits = defaultLimit
     case 'cancelled':
       return { text: compose(`${marks.cancelled} `, run.problem?.message ?? 'cancelled', '', max), tone: 'muted' };
     case 'lost':
-      return { text: compose(`${marks.lost} `, run.problem?.message ?? 'lost', '', max), tone: 'error' };
+      return { text: compose(`${marks.lost} `, problemText(run), '', max), tone: 'error' };
     case 'succeeded': {
       const value = plainValue(run.value);
       if (value !== undefined) {
@@ -115,6 +118,12 @@ export function inlineSummary(run: CellRun, limits: ShapingLimits = defaultLimit
       return { text: `${marks.succeeded} ${count} ${formatDuration(run.durationMs)}`, tone: 'muted' };
     }
   }
+}
+
+// Why a run got no result; a crash says what ended the session.
+function problemText(run: CellRun): string {
+  if (run.crash) return `the session crashed: ${run.crash.message}`;
+  return run.problem?.message ?? run.state;
 }
 
 /** The hover: the tail of the output, capped, then the value or error. */
@@ -135,8 +144,8 @@ export function preview(run: CellRun, limits: ShapingLimits = defaultLimits): Pr
     if (valueLines.length > head.length) head.push(`… ${valueLines.length - head.length} more lines`);
     lines.push(...head);
   }
-  if (run.error) lines.push(errorSummary(run.error));
-  if (run.problem) lines.push(run.problem.message);
+  if (run.error) lines.push(...errorLines(run.error));
+  if (run.problem) lines.push(problemText(run));
   return { lines, hiddenLines, clipped };
 }
 
@@ -159,7 +168,7 @@ function stateLine(run: CellRun): string {
       return `failed after ${formatDuration(run.durationMs)}`;
     case 'cancelled':
     case 'lost':
-      return run.problem?.message ?? run.state;
+      return problemText(run);
   }
 }
 
@@ -183,5 +192,6 @@ export function fullOutput(run: CellRun, context: FullOutputContext): string {
   const value = plainValue(run.value);
   if (value !== undefined) parts.push(`Out[${run.executionCount}]: ${value}`);
   if (run.error) parts.push((context.traceback ?? run.error.traceback).replace(/\n$/, ''));
+  if (run.crash?.stderr.trim()) parts.push('', "The session's last lines on standard error:", run.crash.stderr.replace(/\n+$/, ''));
   return parts.join('\n') + '\n';
 }

@@ -32,6 +32,24 @@ export interface ErrorLocation {
   cell?: CellId;
 }
 
+/** What the client could offer the user about an error (a button, a Quick Fix). */
+export interface Suggestion {
+  action: 'restartInProcess';
+  message: string;
+  modules: string[];
+}
+
+/** An exception chained to a cell's error, or a member of an ExceptionGroup. */
+export interface ErrorLink {
+  /** How this link leads to the next one (absent for group members). */
+  relation?: 'cause' | 'context';
+  type: string;
+  message: string;
+  frames: Frame[];
+  notes?: string[];
+  exceptions?: ErrorLink[];
+}
+
 /** A Python exception raised by a cell: plain data formatted in the session. */
 export interface PythonError {
   type: string;
@@ -39,12 +57,42 @@ export interface PythonError {
   traceback: string;
   frames: Frame[];
   location?: ErrorLocation;
+  suggestion?: Suggestion;
+  notes?: string[];
+  /** ExceptionGroup members, in order. */
+  exceptions?: ErrorLink[];
+  /** The exceptions chained to this one, the first cause first. */
+  chain?: ErrorLink[];
+}
+
+export type Isolation = 'interpreter' | 'process' | 'auto';
+/** Where a session runs now (an `auto` session starts as an interpreter). */
+export type Placement = 'interpreter' | 'process';
+
+export interface Limits {
+  memoryMB?: number;
+  cellTimeoutSeconds?: number;
+}
+
+export interface PythonInfo {
+  version: string;
+  executable: string;
+  prefix: string;
+}
+
+export interface InitializationOptions {
+  poolSize?: number;
+  prelude?: string;
+  isolation?: Isolation;
+  limits?: Limits;
+  python?: string;
 }
 
 export interface InitializeParams {
   processId?: number | null;
   clientInfo?: { name: string; version?: string };
-  initializationOptions?: { poolSize?: number; prelude?: string } | null;
+  capabilities?: { input?: boolean };
+  initializationOptions?: InitializationOptions | null;
 }
 
 export interface InitializeResult {
@@ -55,6 +103,7 @@ export interface InitializeResult {
     display: boolean;
     reset: boolean;
     complete: boolean;
+    isolation?: { modes: Isolation[]; default: Isolation };
   };
   limits: { maxMessageBytes: number; outputChannelBytes: number };
 }
@@ -63,13 +112,24 @@ export interface OpenParams {
   session?: SessionId;
   cwd?: string;
   name?: string;
+  isolation?: Isolation;
+  limits?: Limits;
+  /** An interpreter's path or an environment's directory. */
+  python?: string;
 }
 export interface OpenResult {
   session: SessionId;
   pooled: boolean;
+  isolation: Placement;
+  pid: number;
+  python?: PythonInfo;
+}
+export interface RestartParams {
+  session: SessionId;
+  isolation?: Isolation;
 }
 export interface CloseResult {
-  interpreter: 'ended' | 'parked';
+  interpreter: 'ended' | 'parked' | 'abandoned' | 'killed';
   cancelledCells: number;
   strayThreads: number;
 }
@@ -79,6 +139,9 @@ export interface SessionSummary {
   state: 'idle' | 'busy' | 'closing';
   cellsRun: number;
   queuedCells: number;
+  isolation: Placement;
+  pid: number;
+  python?: PythonInfo;
 }
 export interface ListResult {
   sessions: SessionSummary[];
@@ -92,6 +155,7 @@ export interface RunParams {
   session: SessionId;
   code: string;
   cell?: CellId;
+  stopOnError?: boolean;
 }
 /** The session's `(value, error)` tuple: at most one of the two is set. */
 export interface RunResult {
@@ -109,6 +173,32 @@ export interface CompleteResult {
   cursorStart: number;
   cursorEnd: number;
 }
+/** `cell/complete` and `cell/inspect`: `cursor` counts Unicode code points. */
+export interface CodeAtCursor {
+  session: SessionId;
+  code: string;
+  cursor?: number;
+}
+export interface InspectResult {
+  found: boolean;
+  name?: string;
+  type?: string;
+  signature?: string;
+  docstring?: string;
+  repr?: string;
+}
+export interface Variable {
+  name: string;
+  type: string;
+  repr: string;
+  length?: number;
+  shape?: number[];
+}
+export interface VariablesResult {
+  variables: Variable[];
+  total: number;
+  offset: number;
+}
 
 export interface StartedParams {
   session: SessionId;
@@ -121,12 +211,52 @@ export interface OutputParams {
   executionCount: number;
   stream: 'stdout' | 'stderr';
   text: string;
+  /** Written by a thread after the cell that started it had finished. */
+  late?: true;
 }
 export interface DisplayParams {
   session: SessionId;
   cell: CellId;
   executionCount: number;
   data: MimeBundle;
+  displayId?: string;
+  /** Replaces every output shown with `displayId`; adds nothing. */
+  update?: boolean;
+}
+export interface ClearParams {
+  session: SessionId;
+  cell: CellId;
+  executionCount: number;
+  /** Clear when the cell's next output arrives instead of at once. */
+  wait: boolean;
+}
+/** A server → client request: a cell reads its standard input. */
+export interface InputParams {
+  session: SessionId;
+  cell: CellId;
+  executionCount: number;
+  prompt: string;
+  password: boolean;
+}
+export interface InputResult {
+  text: string;
+}
+export interface CrashedParams {
+  session: SessionId;
+  cause: 'signal' | 'exit' | 'timeLimit';
+  signal?: string;
+  exitCode?: number;
+  message: string;
+  /** The last lines the worker wrote to its standard error. */
+  stderr: string;
+}
+export interface ChangedParams {
+  session: SessionId;
+  isolation: Placement;
+  previous: Placement;
+  reason: string;
+  modules?: string[];
+  pid: number;
 }
 
 export const Method = {
@@ -138,12 +268,19 @@ export const Method = {
   close: 'session/close',
   list: 'session/list',
   reset: 'session/reset',
+  restart: 'session/restart',
+  variables: 'session/variables',
   run: 'cell/run',
   interrupt: 'cell/interrupt',
   complete: 'cell/complete',
+  inspect: 'cell/inspect',
+  input: 'cell/input',
   started: 'cell/started',
   output: 'cell/output',
   display: 'cell/display',
+  clear: 'cell/clear',
+  crashed: 'session/crashed',
+  changed: 'session/changed',
 } as const;
 
 /** JSON-RPC error codes the server sends (protocol/README.md, "Error codes"). */
@@ -158,4 +295,6 @@ export const ErrorCode = {
   UnknownSession: -32010,
   SessionExists: -32011,
   SessionStartFailed: -32012,
+  SessionCrashed: -32013,
+  ChannelClosed: -32014,
 } as const;

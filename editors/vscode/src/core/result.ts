@@ -10,6 +10,8 @@ export type FailureKind =
   | 'cancelled'
   /** The session is not open on this server (UnknownSession). */
   | 'unknown-session'
+  /** The session ended by itself before answering (SessionCrashed): see `session/crashed`. */
+  | 'crashed'
   /** Any other JSON-RPC error: protocol misuse or a server bug. */
   | 'protocol';
 

@@ -6,6 +6,10 @@
 // answers a Result too; when the process exits, pending requests settle as
 // 'server-gone' (vscode-jsonrpc only rejects them once the connection is
 // disposed, which `onProcessExit` does).
+//
+// The server's one request to the client, `cell/input`, is announced in
+// `initialize` only when an `onInput` answerer is given; vscode-jsonrpc turns
+// the server's `$/cancelRequest` for it into the answerer's token.
 
 import { spawn, ChildProcess } from 'node:child_process';
 import {
@@ -17,10 +21,15 @@ import {
   StreamMessageWriter,
 } from 'vscode-jsonrpc/node';
 import {
+  ChangedParams,
+  ClearParams,
+  CrashedParams,
   DisplayParams,
   ErrorCode,
   InitializeParams,
   InitializeResult,
+  InputParams,
+  InputResult,
   Method,
   OutputParams,
   StartedParams,
@@ -42,6 +51,13 @@ export interface ServerOptions {
   clientVersion?: string;
   /** Receives the server's stderr (its human-readable log), line by line. */
   log?: (line: string) => void;
+  /**
+   * Answers `cell/input` (a cell called `input()`): the text typed, or
+   * undefined when the user cancelled (the cell then gets KeyboardInterrupt).
+   * The token fires when the server withdraws the request (the cell was
+   * interrupted). Without it, the server is told the client cannot answer.
+   */
+  onInput?: (params: InputParams, token: CancellationToken) => Promise<InputResult | undefined>;
 }
 
 export interface ServerExit {
@@ -56,7 +72,13 @@ export interface ServerExit {
 export type CellEvent =
   | ({ kind: 'started' } & StartedParams)
   | ({ kind: 'output' } & OutputParams)
-  | ({ kind: 'display' } & DisplayParams);
+  | ({ kind: 'display' } & DisplayParams)
+  | ({ kind: 'clear' } & ClearParams);
+
+/** What happened to a session as a whole. */
+export type SessionEvent = ({ kind: 'crashed' } & CrashedParams) | ({ kind: 'changed' } & ChangedParams);
+
+export type ServerEvent = CellEvent | SessionEvent;
 
 const stderrTailLines = 20;
 const initializeTimeoutMs = 20_000;
@@ -78,7 +100,7 @@ function stdoutDrained(proc: ChildProcess): Promise<void> {
 
 export class ServerConnection {
   private readonly exitListeners: Array<(exit: ServerExit) => void> = [];
-  private readonly eventListeners: Array<(event: CellEvent) => void> = [];
+  private readonly eventListeners: Array<(event: ServerEvent) => void> = [];
   private readonly stderrTail: string[] = [];
   private exitInfo: ServerExit | undefined;
   private stopping = false;
@@ -100,6 +122,10 @@ export class ServerConnection {
     connection.onNotification(Method.started, (p: StartedParams) => this.emit({ kind: 'started', ...p }));
     connection.onNotification(Method.output, (p: OutputParams) => this.emit({ kind: 'output', ...p }));
     connection.onNotification(Method.display, (p: DisplayParams) => this.emit({ kind: 'display', ...p }));
+    connection.onNotification(Method.clear, (p: ClearParams) => this.emit({ kind: 'clear', ...p }));
+    connection.onNotification(Method.crashed, (p: CrashedParams) => this.emit({ kind: 'crashed', ...p }));
+    connection.onNotification(Method.changed, (p: ChangedParams) => this.emit({ kind: 'changed', ...p }));
+    connection.onRequest(Method.input, (p: InputParams, token: CancellationToken) => this.answerInput(p, token));
     // A write to a dead pipe is reported by the exit handler; keep it from
     // surfacing as an unhandled stream error.
     connection.onError(() => undefined);
@@ -132,6 +158,7 @@ export class ServerConnection {
       server.request<InitializeResult>(Method.initialize, {
         processId: process.pid,
         clientInfo: { name: options.clientName ?? 'subcell-vscode', version: options.clientVersion },
+        capabilities: { input: !!options.onInput },
         initializationOptions: options.initializationOptions ?? null,
       }),
       timeout,
@@ -161,7 +188,8 @@ export class ServerConnection {
     else this.exitListeners.push(listener);
   }
 
-  onCellEvent(listener: (event: CellEvent) => void): void {
+  /** Every notification about cells and sessions, in arrival order. */
+  onEvent(listener: (event: ServerEvent) => void): void {
     this.eventListeners.push(listener);
   }
 
@@ -212,8 +240,20 @@ export class ServerConnection {
     return this.exited;
   }
 
-  private emit(event: CellEvent): void {
+  private emit(event: ServerEvent): void {
     for (const listener of this.eventListeners) listener(event);
+  }
+
+  // A cancelled input is an error answer: the cell gets KeyboardInterrupt.
+  private async answerInput(params: InputParams, token: CancellationToken): Promise<InputResult | ResponseError<void>> {
+    const cancelled = () => new ResponseError<void>(ErrorCode.RequestCancelled, 'the user cancelled the input');
+    if (!this.options.onInput) return new ResponseError<void>(ErrorCode.MethodNotFound, 'this client does not answer cell/input');
+    try {
+      const answer = await this.options.onInput(params, token);
+      return answer && !token.isCancellationRequested ? answer : cancelled();
+    } catch {
+      return cancelled();
+    }
   }
 
   private onProcessExit(code: number | null, signal: NodeJS.Signals | null): ServerExit {
@@ -249,6 +289,8 @@ export class ServerConnection {
           return { kind: 'cancelled', message: err.message, code: err.code };
         case ErrorCode.UnknownSession:
           return { kind: 'unknown-session', message: err.message, code: err.code };
+        case ErrorCode.SessionCrashed:
+          return { kind: 'crashed', message: err.message, code: err.code };
         default:
           return { kind: 'protocol', message: err.message, code: err.code };
       }

@@ -1,40 +1,40 @@
 // Keeps one subcell server for the whole editor: starts it on demand,
 // restarts it when it dies and says which sessions died with it, shuts it
-// down politely at the end. Cell notifications are routed to the sink of the
-// run they belong to, by session and cell id.
+// down politely at the end. Notifications are routed (eventRouter.ts) to the
+// sink of the run they belong to, or to the session's listener.
 //
 // A session id is only meaningful for the server process that opened it, so
 // every open session is tagged with the server's `generation`; a caller that
 // holds an id from an older generation knows it must open a new session.
 
 import { CancellationToken } from 'vscode-jsonrpc/node';
+import { EventRouter, RunSink, SessionListener } from './eventRouter';
 import {
   CellId,
   CloseResult,
   CompleteResult,
+  InspectResult,
   InterruptResult,
+  Isolation,
   ListResult,
   Method,
-  MimeBundle,
   OpenParams,
   OpenResult,
   ResetResult,
   RunResult,
   SessionId,
+  VariablesResult,
 } from './protocol';
 import { fail, ok, Result } from './result';
-import { CellEvent, ServerConnection, ServerExit, ServerOptions } from './serverConnection';
+import { ServerConnection, ServerEvent, ServerExit, ServerOptions } from './serverConnection';
 
-/** Receives what a running cell produces, before its result. */
-export interface RunSink {
-  started(executionCount: number): void;
-  write(stream: 'stdout' | 'stderr', text: string): void;
-  display(data: MimeBundle): void;
-}
+export type { RunSink, SessionListener } from './eventRouter';
 
 export interface OpenedSession {
   session: SessionId;
   generation: number;
+  /** Where it runs and on which Python, as `session/open` (or a restart) answered. */
+  result: OpenResult;
 }
 
 export interface LostSession {
@@ -66,8 +66,7 @@ export class ServerSupervisor {
   private generationCounter = 0;
   private disposed = false;
   private readonly sessions = new Map<SessionId, { name?: string }>();
-  private readonly sinks = new Map<string, RunSink>();
-  private readonly latestCell = new Map<SessionId, string>();
+  private readonly router = new EventRouter();
   private readonly deaths: number[] = [];
   private readonly lossListeners: Listener<ServerLoss>[] = [];
   private readonly startListeners: Listener<Result<ServerConnection>>[] = [];
@@ -117,22 +116,35 @@ export class ServerSupervisor {
     const opened = await server.value.request<OpenResult>(Method.open, params);
     if (!opened.ok) return opened;
     this.sessions.set(opened.value.session, { name: params.name });
-    return ok({ session: opened.value.session, generation });
+    return ok({ session: opened.value.session, generation, result: opened.value });
+  }
+
+  /** Notifications about the session as a whole go to `listener`. */
+  listen(opened: OpenedSession, listener: SessionListener): void {
+    if (this.isLive(opened)) this.router.listen(opened.session, listener);
   }
 
   async closeSession(opened: OpenedSession): Promise<Result<CloseResult>> {
     if (!this.isLive(opened)) return fail('unknown-session', 'the session ended with an earlier server');
     this.sessions.delete(opened.session);
-    this.latestCell.delete(opened.session);
+    this.router.dropSession(opened.session);
     return this.server!.request<CloseResult>(Method.close, { session: opened.session });
+  }
+
+  /** `session/restart`: a fresh session under the same id, in `isolation` if given. */
+  async restartSession(opened: OpenedSession, isolation?: Isolation): Promise<Result<OpenedSession>> {
+    if (!this.isLive(opened)) return fail('unknown-session', 'the session ended with an earlier server');
+    const params = isolation ? { session: opened.session, isolation } : { session: opened.session };
+    const restarted = await this.server!.request<OpenResult>(Method.restart, params);
+    if (!restarted.ok) return restarted;
+    return ok({ session: opened.session, generation: opened.generation, result: restarted.value });
   }
 
   async run(opened: OpenedSession, code: string, cell: string, sink: RunSink, token?: CancellationToken): Promise<Result<RunResult>> {
     if (!this.isLive(opened)) return fail('unknown-session', 'the session ended with an earlier server');
-    const key = sinkKey(opened.session, cell);
-    this.sinks.set(key, sink);
+    this.router.addRun(opened.session, cell, sink);
     const result = await this.server!.request<RunResult>(Method.run, { session: opened.session, code, cell }, token);
-    if (!result.ok) this.sinks.delete(key); // it never ran: no late output to route
+    if (!result.ok) this.router.removeRun(opened.session, cell); // it never ran: no late output to route
     return result;
   }
 
@@ -150,6 +162,18 @@ export class ServerSupervisor {
   async complete(opened: OpenedSession, code: string, cursor?: number): Promise<Result<CompleteResult>> {
     if (!this.isLive(opened)) return fail('unknown-session', 'the session ended with an earlier server');
     return this.server!.request<CompleteResult>(Method.complete, { session: opened.session, code, cursor });
+  }
+
+  /** `cell/inspect`: answered while a cell of the session runs. */
+  async inspect(opened: OpenedSession, code: string, cursor?: number): Promise<Result<InspectResult>> {
+    if (!this.isLive(opened)) return fail('unknown-session', 'the session ended with an earlier server');
+    return this.server!.request<InspectResult>(Method.inspect, { session: opened.session, code, cursor });
+  }
+
+  /** `session/variables`, one page: answered while a cell of the session runs. */
+  async variables(opened: OpenedSession, offset: number, limit: number): Promise<Result<VariablesResult>> {
+    if (!this.isLive(opened)) return fail('unknown-session', 'the session ended with an earlier server');
+    return this.server!.request<VariablesResult>(Method.variables, { session: opened.session, offset, limit });
   }
 
   async list(): Promise<Result<ListResult>> {
@@ -185,10 +209,9 @@ export class ServerSupervisor {
       this.server = server;
       this.generationCounter++;
       this.sessions.clear();
-      this.sinks.clear();
-      this.latestCell.clear();
+      this.router.clear();
       const generation = this.generationCounter;
-      server.onCellEvent((event) => this.route(event));
+      server.onEvent((event) => this.route(event));
       server.onExit((exit) => this.onExit(generation, exit));
     }
     for (const listener of this.startListeners) listener(started);
@@ -198,8 +221,7 @@ export class ServerSupervisor {
   private onExit(generation: number, exit: ServerExit): void {
     const lostSessions = [...this.sessions].map(([session, info]) => ({ session, name: info.name }));
     this.sessions.clear();
-    this.sinks.clear();
-    this.latestCell.clear();
+    this.router.clear();
     const now = Date.now();
     const window = this.options.restartWindowMs ?? 60_000;
     this.deaths.push(now);
@@ -210,27 +232,13 @@ export class ServerSupervisor {
     if (restarting) void this.connection();
   }
 
-  // Notifications go to their run's sink. Output a thread writes after its
-  // cell finished is attributed by the server to the session's latest cell,
-  // so a sink stays registered until the next cell of its session starts.
-  private route(event: CellEvent): void {
-    const key = sinkKey(event.session, event.cell);
-    const sink = this.sinks.get(key);
-    if (!sink) return;
-    switch (event.kind) {
-      case 'started': {
-        const previous = this.latestCell.get(event.session);
-        if (previous && previous !== key) this.sinks.delete(previous);
-        this.latestCell.set(event.session, key);
-        sink.started(event.executionCount);
-        return;
-      }
-      case 'output':
-        sink.write(event.stream, event.text);
-        return;
-      case 'display':
-        sink.display(event.data);
-        return;
+  // A crashed session's id is free on the server: forget it once its
+  // listener was told.
+  private route(event: ServerEvent): void {
+    this.router.route(event);
+    if (event.kind === 'crashed') {
+      this.sessions.delete(event.session);
+      this.router.dropSession(event.session);
     }
   }
 }
@@ -241,8 +249,4 @@ function subscribe<T>(listeners: Listener<T>[], listener: Listener<T>): () => vo
     const i = listeners.indexOf(listener);
     if (i >= 0) listeners.splice(i, 1);
   };
-}
-
-function sinkKey(session: SessionId, cell: CellId): string {
-  return `${session}\u0000${String(cell)}`;
 }

@@ -3,7 +3,8 @@
 // session itself opens on the first run and closes with the document.
 
 import { CellRun } from './cellRun';
-import { DocumentSession } from './documentSession';
+import { DocumentSession, SessionEvent } from './documentSession';
+import { PlacementDefaults } from './sessionPlacement';
 import { ServerSupervisor } from './serverSupervisor';
 
 export interface DocumentIdentity {
@@ -18,11 +19,14 @@ export interface DocumentIdentity {
 export interface RegistryOptions {
   stopOnError: () => boolean;
   maxOutputChars: () => number;
+  /** Isolation, limits and Python of new sessions. */
+  placement?: () => PlacementDefaults;
 }
 
 export class SessionRegistry {
   private readonly sessions = new Map<string, { identity: DocumentIdentity; session: DocumentSession }>();
   private readonly listeners: Array<(key: string, run: CellRun) => void> = [];
+  private readonly sessionListeners: Array<(key: string, event: SessionEvent) => void> = [];
 
   constructor(
     readonly supervisor: ServerSupervisor,
@@ -46,8 +50,10 @@ export class SessionRegistry {
       cwd: identity.cwd,
       stopOnError: this.options.stopOnError(),
       maxOutputChars: this.options.maxOutputChars(),
+      placement: this.options.placement,
     });
     session.onRunChange((run) => this.listeners.forEach((l) => l(identity.key, run)));
+    session.onSessionEvent((event) => this.sessionListeners.forEach((l) => l(identity.key, event)));
     this.sessions.set(identity.key, { identity, session });
     return session;
   }
@@ -64,7 +70,18 @@ export class SessionRegistry {
     return [...this.sessions.keys()];
   }
 
+  /** The document whose open session has this server id. */
+  keyOfSession(sessionId: string): string | undefined {
+    for (const [key, entry] of this.sessions) if (entry.session.sessionId === sessionId) return key;
+    return undefined;
+  }
+
   onRunChange(listener: (key: string, run: CellRun) => void): void {
     this.listeners.push(listener);
+  }
+
+  /** Every document's session events (opened, moved, crashed, ended...). */
+  onSessionEvent(listener: (key: string, event: SessionEvent) => void): void {
+    this.sessionListeners.push(listener);
   }
 }

@@ -1,10 +1,17 @@
 // A cell's Python error as a Diagnostic on the document line that raised it,
-// with the rest of the call chain (frames in other cells of the document) as
-// related information. The mapping itself is core/traceback.ts.
+// with the rest of the call chain (frames in other cells of the document)
+// and the exceptions chained to it or grouped in it as related information;
+// its notes follow the message. The mapping itself is core/traceback.ts.
+// An error the server attached a suggestion to (an import that needs a
+// process) is coded `restartInProcess`, which suggestionActions.ts offers to
+// fix.
 
 import * as vscode from 'vscode';
 import { DocPosition, ErrorPlace } from '../core/traceback';
 import { SessionRegistry } from '../core/sessionRegistry';
+
+/** The code of a diagnostic whose error carries a `restartInProcess` suggestion. */
+export const suggestionCode = 'restartInProcess';
 
 export class ErrorDiagnostics implements vscode.Disposable {
   private readonly collection = vscode.languages.createDiagnosticCollection('subcell');
@@ -20,12 +27,12 @@ export class ErrorDiagnostics implements vscode.Disposable {
       const interrupted = run.error!.type === 'KeyboardInterrupt';
       const diagnostic = new vscode.Diagnostic(
         rangeOf(document, primary.position),
-        mapped.summary,
+        [mapped.summary, ...mapped.notes].join('\n'),
         interrupted ? vscode.DiagnosticSeverity.Information : vscode.DiagnosticSeverity.Error,
       );
       diagnostic.source = 'subcell';
-      diagnostic.code = run.executionCount !== undefined ? `In [${run.executionCount}]` : undefined;
-      diagnostic.relatedInformation = mapped.related.map((place: ErrorPlace) => {
+      diagnostic.code = run.error!.suggestion ? suggestionCode : run.executionCount !== undefined ? `In [${run.executionCount}]` : undefined;
+      diagnostic.relatedInformation = [...mapped.related, ...mapped.linked].map((place: ErrorPlace) => {
         return new vscode.DiagnosticRelatedInformation(new vscode.Location(document.uri, rangeOf(document, place.position)), place.label);
       });
       diagnostics.push(diagnostic);

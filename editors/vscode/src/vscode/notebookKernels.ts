@@ -13,7 +13,7 @@ import { PythonError } from '../core/protocol';
 import { SessionRegistry } from '../core/sessionRegistry';
 import { rewriteTraceback } from '../core/traceback';
 import { identityOf } from './documentIdentity';
-import { runNotebookCells } from './notebookExecution';
+import { followDisplayUpdates, runNotebookCells } from './notebookExecution';
 import { mayRunCode } from './workspaceTrust';
 
 export const jupyterControllerId = 'subcell-notebook';
@@ -32,6 +32,8 @@ export class NotebookKernels implements vscode.Disposable {
   /** Interactive Window notebook → the `# %%` file it runs for. */
   private readonly sourceFiles = new Map<string, vscode.Uri>();
   private readonly selected = new Set<string>();
+  /** Notebook → the end of its subscription to display updates. */
+  private readonly followed = new Map<string, () => void>();
   private readonly subscriptions: vscode.Disposable[] = [];
 
   constructor(private readonly registry: SessionRegistry) {
@@ -55,10 +57,16 @@ export class NotebookKernels implements vscode.Disposable {
     return this.registry.getOrCreate(identityOf(file ?? notebook.uri));
   }
 
+  /** The registry key of the notebook's session: the file's for an Interactive Window. */
+  sessionKeyFor(notebook: vscode.NotebookDocument): string {
+    return (this.sourceFiles.get(notebook.uri.toString()) ?? notebook.uri).toString();
+  }
+
   run(notebook: vscode.NotebookDocument, cells: readonly vscode.NotebookCell[]): Promise<void> {
     const controller = notebook.notebookType === 'interactive' ? this.interactive : this.jupyter;
     const file = this.sourceFiles.get(notebook.uri.toString());
     const session = this.sessionFor(notebook);
+    if (!this.followed.has(notebook.uri.toString())) this.followed.set(notebook.uri.toString(), followDisplayUpdates(notebook, session));
     return runNotebookCells(controller, session, cells, {
       regionOf: file ? (cell) => regionOf(cell, file) : undefined,
       traceback: (error) => this.traceback(error, session, file),
@@ -74,6 +82,7 @@ export class NotebookKernels implements vscode.Disposable {
   dispose(): void {
     this.jupyter.dispose();
     this.interactive.dispose();
+    for (const unfollow of this.followed.values()) unfollow();
     for (const s of this.subscriptions) s.dispose();
   }
 
@@ -106,6 +115,8 @@ export class NotebookKernels implements vscode.Disposable {
   private async closed(notebook: vscode.NotebookDocument): Promise<void> {
     const key = notebook.uri.toString();
     this.selected.delete(key);
+    this.followed.get(key)?.();
+    this.followed.delete(key);
     // An Interactive Window for a file shares the file's session: leave it open.
     if (this.sourceFiles.delete(key)) return;
     await this.registry.close(key);

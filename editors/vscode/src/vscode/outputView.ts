@@ -3,14 +3,18 @@
 // can be read: all output lines (up to the scrollback), the whole value, the
 // traceback with frames pointing into the file. It follows its cell: after a
 // re-run it shows the new run, and it keeps updating while the cell runs,
-// scrolling along when its end was in view.
+// scrolling along when its end was in view. A run that made a figure or an
+// HTML table opens in the rich output view instead (a webview), which can
+// show them.
 
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { CellRun } from '../core/cellRun';
+import { needsRichView } from '../core/outputHtml';
 import { fullOutput } from '../core/outputShaping';
 import { SessionRegistry } from '../core/sessionRegistry';
 import { KeyedThrottle } from '../core/throttle';
+import { RichOutputView } from './richOutputView';
 
 export const outputScheme = 'subcell-output';
 
@@ -21,7 +25,10 @@ export class OutputView implements vscode.TextDocumentContentProvider, vscode.Di
   private readonly throttle = new KeyedThrottle(200, (uri) => this.fire(uri));
   private readonly subscriptions: vscode.Disposable[] = [];
 
-  constructor(private readonly registry: SessionRegistry) {
+  constructor(
+    private readonly registry: SessionRegistry,
+    private readonly rich?: RichOutputView,
+  ) {
     this.subscriptions.push(
       vscode.workspace.registerTextDocumentContentProvider(outputScheme, this),
       vscode.workspace.onDidChangeTextDocument((e) => this.scrollAlong(e.document)),
@@ -46,6 +53,7 @@ export class OutputView implements vscode.TextDocumentContentProvider, vscode.Di
   }
 
   async show(key: string, run: CellRun): Promise<void> {
+    if (this.rich && needsRichView(run.latest)) return this.rich.show(key, run);
     const uri = this.uriFor(key, run.latest);
     const document = await vscode.workspace.openTextDocument(uri);
     const editor = await vscode.window.showTextDocument(document, { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true, preview: false });
@@ -55,6 +63,7 @@ export class OutputView implements vscode.TextDocumentContentProvider, vscode.Di
 
   /** A run changed: refresh the open views that show it. */
   runChanged(key: string, run: CellRun): void {
+    this.rich?.runChanged(key, run);
     for (const document of vscode.workspace.textDocuments) {
       if (document.uri.scheme !== outputScheme) continue;
       const target = this.target(document.uri);

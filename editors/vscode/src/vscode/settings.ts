@@ -3,13 +3,15 @@
 
 import * as vscode from 'vscode';
 import { ShapingLimits } from '../core/outputShaping';
+import { Isolation, Limits } from '../core/protocol';
+import { PlacementDefaults } from '../core/sessionPlacement';
 import { SupervisorOptions } from '../core/serverSupervisor';
 
 function section(): vscode.WorkspaceConfiguration {
   return vscode.workspace.getConfiguration('subcell');
 }
 
-export function supervisorOptions(version: string, log: (line: string) => void): SupervisorOptions {
+export function supervisorOptions(version: string, log: (line: string) => void, onInput?: SupervisorOptions['onInput']): SupervisorOptions {
   const config = section();
   const poolSize = config.get<number | null>('poolSize', null);
   const prelude = config.get<string>('prelude', '');
@@ -25,6 +27,7 @@ export function supervisorOptions(version: string, log: (line: string) => void):
     clientName: 'subcell-vscode',
     clientVersion: version,
     log,
+    onInput,
   };
 }
 
@@ -43,6 +46,29 @@ export function shapingLimits(): ShapingLimits {
     previewLines: config.get<number>('output.previewLines', 30),
     previewLineChars: 300,
   };
+}
+
+const isolations: Isolation[] = ['interpreter', 'process', 'auto'];
+
+/** `subcell.isolation`, `subcell.cellTimeoutSeconds`, `subcell.memoryLimitMB`, and the Python to use. */
+export function placementDefaults(python: () => string | undefined): PlacementDefaults {
+  const config = section();
+  const isolation = config.get<string>('isolation', 'interpreter');
+  const limits: Limits = {};
+  const timeout = config.get<number | null>('cellTimeoutSeconds', null);
+  const memory = config.get<number | null>('memoryLimitMB', null);
+  if (typeof timeout === 'number' && timeout > 0) limits.cellTimeoutSeconds = timeout;
+  if (typeof memory === 'number' && memory >= 16) limits.memoryMB = Math.floor(memory);
+  return {
+    isolation: isolations.includes(isolation as Isolation) ? (isolation as Isolation) : 'interpreter',
+    limits,
+    python: python(),
+  };
+}
+
+/** `subcell.python`: an interpreter path or environment folder; empty: not set. */
+export function pythonSetting(): string | undefined {
+  return section().get<string>('python', '').trim() || undefined;
 }
 
 export function codeLensEnabled(): boolean {
