@@ -22,13 +22,15 @@ fi
 env_dir="$(mktemp -d "${TMPDIR:-/tmp}/subcell-nvim-test.XXXXXX")"
 trap 'rm -rf "$env_dir"' EXIT
 for d in config data state cache runtime; do mkdir -p "$env_dir/$d"; done
+# The Python of new sessions comes from these when set; tests set their own.
+unset VIRTUAL_ENV CONDA_PREFIX
 export XDG_CONFIG_HOME="$env_dir/config" XDG_DATA_HOME="$env_dir/data" \
   XDG_STATE_HOME="$env_dir/state" XDG_CACHE_HOME="$env_dir/cache" XDG_RUNTIME_DIR="$env_dir/runtime"
 
 if [ "$#" -gt 0 ]; then specs=("$@"); else specs=("$here"/tests/*_spec.lua "$here"/tests/*_spec.sh); fi
 
 echo "nvim: $(nvim --version | head -n1); server: $SUBCELL_BINARY"
-passed=0 failed=0
+passed=0 failed=0 skipped=0
 for spec in "${specs[@]}"; do
   echo "== $(basename "$spec")"
   log="$env_dir/$(basename "$spec").log"
@@ -39,16 +41,16 @@ for spec in "${specs[@]}"; do
       -c "luafile $here/tests/run.lua" >"$log" 2>&1
   fi
   status=$?
-  grep -v '^RESULT ' "$log"
+  grep -v -e '^RESULT ' -e '^$' "$log"
   result="$(grep '^RESULT ' "$log" | tail -n1)"
   if [ -z "$result" ]; then
     echo "FAIL - $(basename "$spec") did not finish (exit status $status)"
     failed=$((failed + 1))
     continue
   fi
-  read -r _ p f <<<"$result"
-  passed=$((passed + p)) failed=$((failed + f))
+  read -r _ p f s <<<"$result"
+  passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + ${s:-0}))
 done
 
-echo "$passed passed, $failed failed"
+echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]

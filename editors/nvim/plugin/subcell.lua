@@ -19,16 +19,29 @@ cmd('SubcellReset', function(s) s.reset() end, { desc = "Reset the buffer's sess
 cmd('SubcellInterrupt', function(s) s.interrupt() end, { desc = 'Interrupt the running cell' })
 cmd('SubcellOutput', function(s) s.show_output() end, { desc = 'Show the full output of the cell' })
 cmd('SubcellClear', function(s) s.clear() end, { desc = 'Remove outputs and diagnostics' })
-cmd('SubcellRestart', function(s) s.restart() end, { desc = 'Restart the subcell server' })
+cmd('SubcellRestart', function(s, a) s.restart(a.args) end, {
+  nargs = '?',
+  complete = function(lead)
+    return vim.tbl_filter(function(mode)
+      return mode:sub(1, #lead) == lead
+    end, { 'process', 'interpreter', 'auto' })
+  end,
+  desc = "Restart the buffer's session, optionally in another isolation mode",
+})
+cmd('SubcellRestartServer', function(s) s.restart_server() end, { desc = 'Restart the subcell server' })
+cmd('SubcellPython', function(s, a) s.python(a.args) end, {
+  nargs = '?',
+  complete = 'file',
+  desc = "Run the buffer's session on another Python",
+})
+cmd('SubcellVariables', function(s) s.variables() end, { desc = "Show the variables of the buffer's session" })
+cmd('SubcellInspect', function(s, a) s.inspect(a.args) end, { nargs = '?', desc = 'Inspect a name in the session' })
 cmd('SubcellSessions', function(s)
   s.sessions(function(err, list)
     if err then
       return vim.notify('subcell: ' .. err, vim.log.levels.ERROR)
     end
-    local lines = {}
-    for _, x in ipairs(list) do
-      lines[#lines + 1] = string.format('%s  %-20s %-7s cells run: %d, queued: %d', x.session, x.name or '', x.state, x.cellsRun, x.queuedCells)
-    end
+    local lines = s.format_sessions(list)
     vim.notify(#lines > 0 and table.concat(lines, '\n') or 'subcell: no sessions')
   end)
 end, { desc = 'List the server sessions' })

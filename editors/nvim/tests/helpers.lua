@@ -8,6 +8,11 @@ local uv = vim.uv or vim.loop
 M.BINARY = os.getenv('SUBCELL_BINARY') or 'subcell'
 M.TIMEOUT = 15000
 
+-- A line of Python that kills the server from an interpreter session. The
+-- session guard refuses os.kill() on the server's pid (an accident
+-- barrier); libc's kill() through ctypes is what a crash looks like.
+M.KILL_SERVER = 'import ctypes; ctypes.CDLL(None).kill(os.getpid(), signal.SIGKILL)'
+
 ---@param name string
 ---@param fn fun()
 function M.test(name, fn)
@@ -29,6 +34,7 @@ function M.before_each()
 end
 
 function M.after_each()
+  M.stop_typing()
   vim.cmd('silent! %bwipeout!')
   -- Buffers wiped above close their sessions asynchronously; let that finish.
   vim.wait(2000, function()
@@ -77,7 +83,7 @@ function M.row_of(buf, pattern)
       return i - 1
     end
   end
-  error('no line matches ' .. pattern)
+  error(string.format('no line of buffer %d matches %s:\n%s', buf, pattern, table.concat(api.nvim_buf_get_lines(buf, 0, -1, false), '\n')))
 end
 
 -- Puts the cursor on the first line matching `pattern`.
@@ -125,7 +131,7 @@ function M.diagnostics(buf)
   return list
 end
 
-local FINAL = { done = true, error = true, cancelled = true, failed = true }
+local FINAL = { done = true, error = true, cancelled = true, failed = true, crashed = true }
 
 function M.wait_run(run, timeout)
   assert(run, 'no run was started')
@@ -186,6 +192,12 @@ function M.not_contains(haystack, needle, what)
   end
 end
 
+-- Ends the test as skipped (counted neither passed nor failed), saying why.
+---@param reason string
+function M.skip(reason)
+  error({ skip = reason }, 0)
+end
+
 function M.truthy(v, what)
   if not v then
     error((what or 'value') .. ' is falsy', 2)
@@ -214,5 +226,61 @@ function M.stall_watch()
   }
 end
 M.real_notify = real_notify
+
+local typists = {}
+
+-- Types `answers` (strings, or false for <Esc>) into the prompts cells open
+-- (input(), getpass(), pdb), one per prompt, as a person at the keyboard
+-- would: each when its prompt is open on the command line. Returns the
+-- prompts seen, in order ({prompt, password}).
+---@param answers (string|false)[]
+---@return table[]
+function M.type_answers(answers)
+  local seen, last = {}, nil
+  local timer = uv.new_timer()
+  typists[#typists + 1] = timer
+  timer:start(30, 30, vim.schedule_wrap(function()
+    local p = require('subcell.input').active()
+    if not p or p == last or not p.sync then
+      return
+    end
+    last = p
+    seen[#seen + 1] = { prompt = p.prompt, password = p.password }
+    local answer = table.remove(answers, 1)
+    if answer == nil then
+      return
+    end
+    api.nvim_input(answer == false and '<Esc>' or (answer:gsub('<', '<lt>') .. '<CR>'))
+  end))
+  return seen
+end
+
+-- Stops every typist (after_each).
+function M.stop_typing()
+  for _, timer in ipairs(typists) do
+    if not timer:is_closing() then
+      timer:stop()
+      timer:close()
+    end
+  end
+  typists = {}
+end
+
+-- Asks the server whether it has `method` (a request answered with
+-- MethodNotFound does not exist yet); skips the test when it has not.
+---@param method string
+---@param params table
+function M.require_method(method, params)
+  local done, missing
+  require('subcell.server').request(method, params, function(err)
+    done, missing = true, err and err.code == -32601
+  end)
+  M.wait(function()
+    return done
+  end, method)
+  if missing then
+    M.skip('the server has no ' .. method .. ' yet (protocol/README.md specifies it)')
+  end
+end
 
 return M

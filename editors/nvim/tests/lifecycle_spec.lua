@@ -63,8 +63,8 @@ t.test('a dead server is restarted and the lost sessions are named', function()
   local a, b, sa, sb = two_notebooks()
   local old = server.status().generation
   vim.api.nvim_set_current_buf(a)
-  vim.api.nvim_buf_set_lines(a, -1, -1, false, { '# %%', 'import os, signal', 'os.kill(os.getpid(), signal.SIGKILL)' })
-  local killer = t.run_at(a, 'os.kill')
+  vim.api.nvim_buf_set_lines(a, -1, -1, false, { '# %%', 'import os, signal', t.KILL_SERVER })
+  local killer = t.run_at(a, 'kill%(')
   t.eq('failed', killer.state, 'the cell that killed the server')
   t.contains(t.virt_text(a, 6), 'server exited')
   t.wait(function()
@@ -93,7 +93,7 @@ end)
 t.test('a server that keeps dying is not restarted forever', function()
   t.setup({ restart_limit = 1, restart_window_ms = 60000 })
   server.restart() -- forget earlier deaths
-  local buf = t.scratch({ 'import os, signal', 'os.kill(os.getpid(), signal.SIGKILL)' })
+  local buf = t.scratch({ 'import os, signal', t.KILL_SERVER })
   for round = 1, 2 do
     t.notifications = {}
     local run = t.wait_run(subcell.run_cell({ buf = buf, row = 0 }))

@@ -18,6 +18,8 @@ local M = {}
 ---@field reset? string|false
 ---@field interrupt? string|false
 ---@field output? string|false
+---@field inspect? string|false
+---@field variables? string|false
 
 ---@class subcell.Config
 ---@field cmd string                 the subcell binary: a name on PATH or a path
@@ -29,6 +31,19 @@ local M = {}
 ---@field restart_limit integer      restarts allowed within `restart_window_ms` before giving up
 ---@field restart_window_ms integer
 ---@field output_split string        Ex command that opens the :SubcellOutput window
+---@field variables_split string     Ex command that opens the :SubcellVariables window
+---@field variables_page_size integer variables per page in :SubcellVariables (at most 1000)
+---@field isolation 'interpreter'|'process'|'auto'|nil  where new sessions run (nil: the server's default)
+---@field cell_timeout number|nil    seconds a cell may run before it is interrupted
+---@field memory_limit_mb integer|nil memory limit of process sessions (process and auto only)
+---@field python string|nil          Python of new sessions: an interpreter or an environment directory
+---@field input boolean              answer input()/getpass()/pdb prompts (announces capabilities.input)
+---@field omnifunc boolean           set 'omnifunc' in Python buffers to complete from the live session
+---@field images subcell.ImagesConfig
+
+---@class subcell.ImagesConfig
+---@field dir string|nil   where image outputs are written (default: stdpath('cache')/subcell/images-<pid>)
+---@field render boolean   draw them in place with image.nvim when it is installed
 
 ---@type subcell.Config
 M.defaults = {
@@ -47,6 +62,18 @@ M.defaults = {
   restart_limit = 3,
   restart_window_ms = 60000,
   output_split = 'botright 12split',
+  variables_split = 'botright 12split',
+  variables_page_size = 200,
+  isolation = nil,
+  cell_timeout = nil,
+  memory_limit_mb = nil,
+  python = nil,
+  input = true,
+  omnifunc = false,
+  images = {
+    dir = nil,
+    render = true,
+  },
 }
 
 ---@type subcell.Keymaps
@@ -59,6 +86,8 @@ M.default_keymaps = {
   reset = '<localleader>rz',
   interrupt = '<localleader>ri',
   output = '<localleader>ro',
+  inspect = '<localleader>rh',
+  variables = '<localleader>rv',
 }
 
 local current = vim.deepcopy(M.defaults)
@@ -74,7 +103,16 @@ function M.set(opts)
   if current.cmd:sub(1, 1) == '~' then
     current.cmd = vim.fn.expand(current.cmd) -- spawn does not expand ~
   end
+  if current.isolation ~= nil and not M.ISOLATION[current.isolation] then
+    vim.notify(
+      string.format("subcell: isolation = %q is not one of 'interpreter', 'process', 'auto'; using the server's default", tostring(current.isolation)),
+      vim.log.levels.WARN
+    )
+    current.isolation = nil
+  end
 end
+
+M.ISOLATION = { interpreter = true, process = true, auto = true }
 
 ---@return subcell.Config
 function M.get()

@@ -5,7 +5,11 @@
 -- (and nowhere once the code was deleted).
 --   * error.location (innermost frame in a cell, or a SyntaxError position):
 --     ERROR, or WARN for KeyboardInterrupt (an interrupt is not a bug);
---   * other traceback frames in cells of this buffer: HINT, naming the call.
+--   * other traceback frames in cells of this buffer: HINT, naming the call;
+--   * the exceptions chained to it (`raise ... from`, or raised while
+--     handling another) and the members of an exception group: HINT at the
+--     innermost of their frames in a cell, saying how they lead to the error.
+-- The ERROR is the outermost error's own: the one the cell ended with.
 local M = {}
 
 local api = vim.api
@@ -38,6 +42,23 @@ function M.buffer_row(buf, pos)
   return math.max(0, math.min(row, count - 1))
 end
 
+-- "Type: first line of the message".
+local function summary(err)
+  local first_line = require('subcell.output').split_lines(err.message or '')[1] or ''
+  return (err.type or '?') .. (first_line ~= '' and (': ' .. first_line) or '')
+end
+
+-- The buffer row of the innermost of `frames` that is in a cell of `buf`.
+local function innermost_row(buf, frames)
+  for i = #(frames or {}), 1, -1 do
+    local row = M.buffer_row(buf, frames[i])
+    if row then
+      return row
+    end
+  end
+  return nil
+end
+
 -- The diagnostics one run's error contributes.
 ---@param run subcell.Run
 ---@return table[]
@@ -47,8 +68,8 @@ function M.for_run(run)
     return {}
   end
   local out = {}
-  local first_line = require('subcell.output').split_lines(err.message or '')[1] or ''
-  local message = err.type .. (first_line ~= '' and (': ' .. first_line) or '')
+  local message = summary(err)
+  local hint = require('subcell.render').suggestion_hint(err)
   local loc = err.location
   local row = M.buffer_row(run.buf, loc)
   if not row then
@@ -56,7 +77,8 @@ function M.for_run(run)
     row = require('subcell.render').start_row(run)
   end
   if row then
-    local d = { lnum = row, col = 0, severity = severity_of(err), message = message, source = 'subcell' }
+    local text = hint and string.format('%s (%s)', message, hint) or message
+    local d = { lnum = row, col = 0, severity = severity_of(err), message = text, source = 'subcell' }
     if loc and loc.column then -- SyntaxError: the server's columns are 1-based
       d.col = math.max(0, loc.column - 1)
       d.end_lnum, d.end_col = row, d.col + 1 -- at least the character it names
@@ -79,6 +101,31 @@ function M.for_run(run)
         source = 'subcell',
       }
     end
+  end
+  local taken = {}
+  for _, d in ipairs(out) do
+    taken[d.lnum] = true
+  end
+  local function link_hint(link, why)
+    local row = innermost_row(run.buf, link.frames)
+    if row and not taken[row] then
+      taken[row] = true
+      out[#out + 1] = {
+        lnum = row,
+        col = 0,
+        severity = vim.diagnostic.severity.HINT,
+        message = string.format('%s (%s)', summary(link), why),
+        source = 'subcell',
+      }
+    end
+  end
+  local chain = err.chain or {}
+  for i, link in ipairs(chain) do
+    local next_type = (chain[i + 1] or err).type or '?'
+    link_hint(link, link.relation == 'cause' and ('the direct cause of ' .. next_type) or (next_type .. ' was raised while handling it'))
+  end
+  for _, member in ipairs(err.exceptions or {}) do
+    link_hint(member, 'in the ' .. err.type)
   end
   return out
 end

@@ -50,14 +50,59 @@ function M.check()
     r.warn(string.format('the server last exited unexpectedly (code %d, signal %d)', st.last_exit.code, st.last_exit.signal))
   end
 
+  local session = require('subcell.session')
+  local python = require('subcell.python')
+  local default, source = session.python_for(nil)
+  if default then
+    local exe = vim.fn.isdirectory(default) == 1 and (default .. '/bin/python') or default
+    if vim.fn.executable(exe) == 1 then
+      r.ok(string.format('Python for new sessions: %s (from %s)', default, source))
+    else
+      r.warn(string.format('Python for new sessions: %s (from %s) is not an executable Python', default, source), {
+        'Fix setup{ python = ... } or the environment variable, or pick one with :SubcellPython.',
+      })
+    end
+  else
+    r.info("Python for new sessions: the server's own (no setup{ python }, $VIRTUAL_ENV or $CONDA_PREFIX)")
+  end
+  local limits = {}
+  if cfg.cell_timeout then
+    limits[#limits + 1] = 'cell_timeout = ' .. cfg.cell_timeout .. ' s'
+  end
+  if cfg.memory_limit_mb then
+    limits[#limits + 1] = 'memory_limit_mb = ' .. cfg.memory_limit_mb
+  end
+  r.info(string.format('isolation of new sessions: %s%s', cfg.isolation or "the server's default", #limits > 0 and (', ' .. table.concat(limits, ', ')) or ''))
+
   local sessions = {}
   for buf, nb in pairs(require('subcell.state').notebooks) do
     if nb.session then
-      sessions[#sessions + 1] = nb.session .. ' ← ' .. require('subcell.session').label(buf)
+      local info = nb.info or {}
+      sessions[#sessions + 1] = string.format(
+        '%s ← %s: %s, pid %s, %s',
+        nb.session,
+        session.label(buf),
+        tostring(info.isolation or '?'),
+        tostring(info.pid or '?'),
+        python.describe(info.python)
+      )
     end
   end
-  r.info(#sessions > 0 and ('sessions: ' .. table.concat(sessions, ', ')) or 'no open sessions')
+  table.sort(sessions)
+  if #sessions > 0 then
+    for _, line in ipairs(sessions) do
+      r.info('session ' .. line)
+    end
+  else
+    r.info('no open sessions')
+  end
   r.info('keymaps: ' .. (cfg.keymaps and 'on' or 'off (setup{ keymaps = true } to enable)'))
+  local has_image = pcall(require, 'image')
+  if has_image and cfg.images.render then
+    r.info('image.nvim found: figures are drawn in place (and written to ' .. require('subcell.images').dir() .. ')')
+  else
+    r.info('figures are written to ' .. require('subcell.images').dir() .. ' (install image.nvim to draw them in place)')
+  end
 end
 
 return M

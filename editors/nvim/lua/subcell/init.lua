@@ -45,7 +45,8 @@ end
 ---@param opts? subcell.Config
 function M.setup(opts)
   require('subcell.config').set(opts)
-  require('subcell.keymaps').apply(require('subcell.config').get().keymaps)
+  local cfg = require('subcell.config').get()
+  require('subcell.keymaps').apply(cfg.keymaps, cfg.omnifunc)
 end
 
 -- Runs the cell under the cursor.
@@ -222,11 +223,118 @@ function M.sessions(callback)
   end)
 end
 
--- Restarts the server; every session is lost.
-function M.restart()
+-- Restarts the buffer's session (`:SubcellRestart [mode]`): variables are
+-- gone; with `isolation` ('interpreter', 'process' or 'auto') it runs in
+-- that mode from now on (also the buffer's later sessions).
+---@param isolation? 'interpreter'|'process'|'auto'
+---@param callback? fun(err: string|nil, info: table|nil)
+function M.restart(isolation, callback)
+  if isolation == '' then
+    isolation = nil
+  end
+  if isolation and not require('subcell.config').ISOLATION[isolation] then
+    notify(string.format("unknown isolation %q: use interpreter, process or auto", isolation), vim.log.levels.ERROR)
+    return callback and callback('unknown isolation')
+  end
+  local buf = api.nvim_get_current_buf()
+  require('subcell.session').restart(buf, isolation, function(err, info)
+    if err then
+      notify('restart failed: ' .. err, vim.log.levels.ERROR)
+    else
+      info = info or {}
+      notify(string.format('session of %s restarted: %s, pid %s', require('subcell.session').label(buf), tostring(info.isolation), tostring(info.pid)))
+      local view = require('subcell.variables').current()
+      if view and view.target == buf then
+        require('subcell.variables').refresh()
+      end
+    end
+    if callback then
+      callback(err, info)
+    end
+  end)
+end
+
+-- Restarts the server (`:SubcellRestartServer`); every session is lost.
+---@param callback? fun(err: string|nil)
+function M.restart_server(callback)
   require('subcell.server').restart(function(err)
     notify(err and ('restart failed: ' .. err) or 'server restarted', err and vim.log.levels.ERROR or nil)
+    if callback then
+      callback(err)
+    end
   end)
+end
+
+-- Runs the buffer's session on another Python (`:SubcellPython [path]`):
+-- an interpreter or an environment directory; without one, a list to pick from.
+---@param path? string
+---@param callback? fun(err: string|nil, info: table|nil)
+function M.python(path, callback)
+  require('subcell.python').choose(api.nvim_get_current_buf(), path, callback)
+end
+
+-- Opens the variables of the buffer's session (`:SubcellVariables`).
+function M.variables()
+  require('subcell.variables').open(api.nvim_get_current_buf())
+end
+
+-- Shows what `expr` (default: the name under the cursor) is in the
+-- buffer's session, in a floating window (`:SubcellInspect [expr]`).
+---@param expr? string
+function M.inspect(expr)
+  if expr and expr ~= '' then
+    require('subcell.inspect').inspect_expr(api.nvim_get_current_buf(), expr)
+  else
+    require('subcell.inspect').inspect_cursor()
+  end
+end
+
+-- 'omnifunc' completing from the buffer's live session:
+-- `:setlocal omnifunc=v:lua.require'subcell'.omnifunc` (or setup{ omnifunc = true }).
+function M.omnifunc(findstart, base)
+  return require('subcell.inspect').omnifunc(findstart, base)
+end
+
+-- One line per session of `session/list`: id, name, state, mode, pid, Python.
+---@param list table[]
+---@return string[]
+function M.format_sessions(list)
+  -- Child interpreters (subcell.interpreters) under their parent.
+  local ordered, children = {}, {}
+  for _, x in ipairs(list) do
+    if x.parent then
+      children[x.parent] = children[x.parent] or {}
+      table.insert(children[x.parent], x)
+    end
+  end
+  local function add(x)
+    ordered[#ordered + 1] = x
+    for _, child in ipairs(children[x.session] or {}) do
+      add(child)
+    end
+  end
+  for _, x in ipairs(list) do
+    if not x.parent then
+      add(x)
+    end
+  end
+  local lines = {}
+  for _, x in ipairs(ordered) do
+    local py = x.python and string.format('  Python %s %s', x.python.version or '?', vim.fn.fnamemodify(x.python.executable or '', ':~')) or ''
+    lines[#lines + 1] = string.format(
+      '%s%s  %-20s %-7s %-11s pid %-7s cells run: %d, queued: %d%s',
+      x.parent and '  ' or '',
+      x.session,
+      x.name or '',
+      x.state,
+      x.isolation or '?',
+      tostring(x.pid or '?'),
+      x.cellsRun or 0,
+      x.queuedCells or 0,
+      py
+    )
+  end
+  return lines
 end
 
 -- Shuts the server down (`shutdown`, `exit`); done on VimLeavePre.

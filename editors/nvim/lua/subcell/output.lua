@@ -5,7 +5,10 @@
 --   * ANSI escape sequences are removed, also when one is split across two
 --     chunks; other control characters are dropped;
 --   * only the last `scrollback` lines are kept (counted in `dropped`), and
---     a line keeps at most `max_line_bytes` (the rest is counted, not stored).
+--     a line keeps at most `max_line_bytes` (the rest is counted, not stored);
+--   * display blocks (`display()`) sit on lines of their own; one shown with
+--     a display id can be replaced later (`update_display`), and the whole
+--     output can be cleared (`clear_output`).
 -- It also holds the small helpers that cap what is drawn inline.
 local M = {}
 
@@ -67,6 +70,7 @@ end
 ---@field max_line_bytes integer  a line keeps at most this much; the rest is counted
 ---@field cut integer      characters of the current line past max_line_bytes
 ---@field cuts table<integer, integer> the same for finished lines (sparse)
+---@field blocks table<string, {start: integer, n: integer}[]> lines of the blocks shown with a display id
 local Term = {}
 Term.__index = Term
 
@@ -88,6 +92,7 @@ function M.new(opts)
     max_line_bytes = (opts and opts.max_line_bytes) or 1048576,
     cut = 0,
     cuts = {},
+    blocks = {},
   }, Term)
 end
 
@@ -206,21 +211,111 @@ function Term:write(text, kind)
   end
 end
 
--- Adds a block (e.g. a display()'s text) on lines of its own.
+-- The lines of a block's text, without escape sequences or control characters.
+local function block_lines(text)
+  local out = {}
+  text = text:gsub('\n$', '')
+  text = text:gsub('\27%[[\48-\63]*[\32-\47]*[\64-\126]', '')
+  text = text:gsub('\27%][^\7\27]*\7', ''):gsub('\27%][^\7\27]*\27\\', ''):gsub('\27[%(%)][%w]', '')
+  for line in (text .. '\n'):gmatch('([^\n]*)\n') do
+    out[#out + 1] = (line:gsub('\r', ''):gsub('\t', '    '):gsub('%c', ''))
+  end
+  return out
+end
+
+-- Adds a block (e.g. a display()'s text) on lines of its own. With an `id`
+-- (a display id) it can be replaced later by `replace`.
 ---@param text string
 ---@param kind string
-function Term:block(text, kind)
+---@param id? string
+function Term:block(text, kind, id)
   self.version = self.version + 1
   if self.cur ~= '' then
     self:_newline()
   end
-  self.cur_kind = kind
-  text = self:_strip(text:gsub('\n$', ''))
-  for line in (text .. '\n'):gmatch('([^\n]*)\n') do
-    self.cur = line:gsub('\r', ''):gsub('\t', '    '):gsub('%c', '')
+  local lines = block_lines(text)
+  local start = self.last + 1
+  for _, line in ipairs(lines) do
+    self.cur = line
     self.cur_kind = kind
     self:_newline()
   end
+  self.cur_kind = 'stdout'
+  if id then
+    self.blocks[id] = self.blocks[id] or {}
+    table.insert(self.blocks[id], { start = start, n = #lines })
+  end
+end
+
+-- Replaces lines start..start+n-1 with `lines` (all of kind `kind`),
+-- moving the lines after them and the blocks that start after them.
+function Term:_splice(start, n, lines, kind)
+  local delta = #lines - n
+  if delta ~= 0 then
+    local old = {}
+    for i = start + n, self.last do
+      old[#old + 1] = { self.lines[i], self.kinds[i], self.cuts[i] }
+      self.lines[i], self.kinds[i], self.cuts[i] = nil, nil, nil
+    end
+    for k, item in ipairs(old) do
+      local i = start + #lines + k - 1
+      self.lines[i], self.kinds[i], self.cuts[i] = item[1], item[2], item[3]
+    end
+    self.last = self.last + delta
+    for _, list in pairs(self.blocks) do
+      for _, b in ipairs(list) do
+        if b.start > start then
+          b.start = b.start + delta
+        end
+      end
+    end
+  end
+  for k, line in ipairs(lines) do
+    local i = start + k - 1
+    self.lines[i], self.kinds[i], self.cuts[i] = line, kind, nil
+  end
+end
+
+-- Replaces every block shown with display id `id` by `text`; returns
+-- whether there was one (a block that left the scrollback is gone).
+---@param id string
+---@param text string
+---@param kind string
+---@return boolean
+function Term:replace(id, text, kind)
+  local list = self.blocks[id]
+  if not list then
+    return false
+  end
+  local lines = block_lines(text)
+  local kept = {}
+  for _, b in ipairs(list) do
+    if b.start >= self.first and b.start + b.n - 1 <= self.last then
+      self:_splice(b.start, b.n, lines, kind)
+      b.n = #lines
+      kept[#kept + 1] = b
+    end
+  end
+  self.blocks[id] = #kept > 0 and kept or nil
+  if #kept > 0 then
+    self.version = self.version + 1
+    -- Taller blocks may push the oldest lines out of the scrollback.
+    while self.last - self.first + 1 > self.scrollback do
+      self.lines[self.first], self.kinds[self.first], self.cuts[self.first] = nil, nil, nil
+      self.first = self.first + 1
+      self.dropped = self.dropped + 1
+    end
+  end
+  return #kept > 0
+end
+
+-- Removes everything (`clear_output()`).
+function Term:clear()
+  self.lines, self.kinds, self.cuts, self.blocks = {}, {}, {}, {}
+  self.first, self.last, self.dropped = 1, 0, 0
+  self.cur, self.col, self.cut, self.pending = '', 0, 0, ''
+  self.cur_kind = 'stdout'
+  self.version = self.version + 1
 end
 
 -- Number of lines held (the unfinished line counts when it has text).

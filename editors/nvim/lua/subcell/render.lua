@@ -68,6 +68,8 @@ local function footer(run)
   local text, hl
   if run.state == 'queued' then
     text, hl = 'queued', 'SubcellStatus'
+  elseif run.state == 'running' and run.input then
+    text, hl = run.input.async and 'waiting for input' or 'waiting for input on the command line (<Esc> interrupts)', 'SubcellRunning'
   elseif run.state == 'running' then
     text, hl = 'running…', 'SubcellRunning'
   elseif run.state == 'done' then
@@ -77,10 +79,57 @@ local function footer(run)
     text, hl = string.format('%s%s after %s · traceback: :SubcellOutput', count, what, took), 'SubcellError'
   elseif run.state == 'cancelled' then
     text, hl = 'cancelled', 'SubcellStatus'
+  elseif run.state == 'crashed' then
+    local cause = run.crash and (' (' .. require('subcell.session').crash_cause(run.crash) .. ')') or ''
+    text, hl = string.format('%ssession crashed%s · the next run starts a fresh session · :SubcellOutput', count, cause), 'SubcellError'
   else
     text, hl = 'failed: ' .. (run.failure or '?'), 'SubcellError'
   end
   return { { '└ ', 'SubcellBorder' }, { text, hl } }
+end
+
+-- The error's lines under the cell: type and message, its notes, the
+-- members of an exception group, and what to do about a suggestion.
+---@param err table the protocol's error object
+---@return string[]
+function M.error_lines(err)
+  local first = output.split_lines(err.message or '')[1] or ''
+  local lines = { err.type .. (first ~= '' and (': ' .. first) or '') }
+  for _, note in ipairs(err.notes or {}) do
+    lines[#lines + 1] = '  note: ' .. (output.split_lines(note)[1] or '')
+  end
+  local members = err.exceptions or {}
+  for i, sub in ipairs(members) do
+    if i > 5 then
+      lines[#lines + 1] = string.format('  … %d more', #members - 5)
+      break
+    end
+    local msg = output.split_lines(sub.message or '')[1] or ''
+    lines[#lines + 1] = string.format('  %s %s%s', i == #members and '└' or '├', sub.type or '?', msg ~= '' and (': ' .. msg) or '')
+  end
+  if err.chain and #err.chain > 0 then
+    local link = err.chain[#err.chain]
+    local how = link.relation == 'cause' and 'caused by' or 'while handling'
+    local msg = output.split_lines(link.message or '')[1] or ''
+    lines[#lines + 1] = string.format('  %s %s%s', how, link.type or '?', msg ~= '' and (': ' .. msg) or '')
+  end
+  local hint = M.suggestion_hint(err)
+  if hint then
+    lines[#lines + 1] = hint
+  end
+  return lines
+end
+
+-- What the user can do about the error's suggestion, or nil.
+---@param err table
+---@return string|nil
+function M.suggestion_hint(err)
+  local s = err.suggestion
+  if type(s) == 'table' and s.action == 'restartInProcess' then
+    local mods = s.modules and #s.modules > 0 and (table.concat(s.modules, ', ') .. ' needs a process: ') or ''
+    return mods .. 'run :SubcellRestart process (the variables are lost)'
+  end
+  return nil
 end
 
 -- The virtual lines for a run: capped output tail, value, error, status.
@@ -98,7 +147,7 @@ function M.virt_lines(run)
   for i, text in ipairs(lines) do
     out[#out + 1] = line(text, KIND_HL[kinds[i]] or 'SubcellOutput', width, cuts[i])
   end
-  local value = output.bundle_text(run.value)
+  local value = run.value_text or output.bundle_text(run.value)
   if value then
     local vlines = output.split_lines(value)
     for i = 1, math.min(#vlines, max) do
@@ -110,9 +159,9 @@ function M.virt_lines(run)
     end
   end
   if run.error then
-    local first = output.split_lines(run.error.message or '')[1] or ''
-    local msg = first ~= '' and (': ' .. first) or ''
-    out[#out + 1] = line(run.error.type .. msg, 'SubcellError', width)
+    for _, text in ipairs(M.error_lines(run.error)) do
+      out[#out + 1] = line(text, 'SubcellError', width)
+    end
   end
   out[#out + 1] = footer(run)
   return out
@@ -131,6 +180,11 @@ function M.draw(run)
   end
   api.nvim_buf_set_extmark(run.buf, M.ns, pos[1], 0, { id = run.anchor_mark, virt_lines = M.virt_lines(run) })
   require('subcell.scroll').drawn(run.buf, pos[1])
+  if api.nvim_get_mode().mode == 'c' then
+    -- The command line (a cell's input() prompt, pdb) does not redraw the
+    -- windows by itself: show the output streaming above it.
+    pcall(vim.cmd, 'redraw')
+  end
   for _, fn in ipairs(listeners) do
     fn(run)
   end
@@ -168,6 +222,9 @@ end
 ---@param run subcell.Run
 function M.detach(run)
   dirty[run] = nil
+  if run.drawn_images then
+    require('subcell.images').clear(run)
+  end
   if run.anchor_mark and api.nvim_buf_is_valid(run.buf) then
     pcall(api.nvim_buf_del_extmark, run.buf, M.ns, run.anchor_mark)
   end

@@ -6,10 +6,15 @@
 --   * every request's callback runs exactly once, as `callback(err, result)`,
 --     also when the server answers RequestCancelled (which `vim.lsp.rpc`
 --     swallows) and when the process dies with requests in flight;
---   * `on_exit` runs on the main loop (vim.lsp.rpc calls it in a luv callback).
+--   * `on_exit` runs on the main loop (vim.lsp.rpc calls it in a luv callback);
+--   * requests from the server (`cell/input`) reach `handlers.request` with
+--     their id, which vim.lsp.rpc does not pass on (see `request_id`).
 local M = {}
 
 M.REQUEST_CANCELLED = -32800
+M.METHOD_NOT_FOUND = -32601
+M.SESSION_CRASHED = -32013
+M.INVALID_PARAMS = -32602
 M.SERVER_EXITED = -32099 -- ours: the process ended before answering
 
 ---@class subcell.RpcError
@@ -26,6 +31,7 @@ M.SERVER_EXITED = -32099 -- ours: the process ended before answering
 
 ---@class subcell.RpcHandlers
 ---@field notification fun(method: string, params: table)
+---@field request fun(method: string, params: table, id: integer|string|nil): any, subcell.RpcError|nil
 ---@field on_exit fun(code: integer, signal: integer)
 
 -- Newer vim.lsp.rpc decodes JSON null as vim.NIL (0.7 drops null fields);
@@ -51,6 +57,35 @@ local function has_new_api()
   return vim.fn.has('nvim-0.10') == 1
 end
 
+-- The id of the server request whose `params` table this is. vim.lsp.rpc
+-- calls `server_request(method, params)` without the id, which a later
+-- `$/cancelRequest {id}` names; both 0.7 and 0.10+ call it from a closure
+-- over the decoded message (`decoded`), so the id is read from there,
+-- matched by the identity of `params`. nil if a future version hides it.
+---@param params table|nil
+---@return integer|string|nil
+local function request_id(params)
+  if type(params) ~= 'table' then
+    return nil
+  end
+  for level = 3, 10 do
+    local info = debug.getinfo(level, 'f')
+    if not info then
+      return nil
+    end
+    for i = 1, 60 do
+      local name, value = debug.getupvalue(info.func, i)
+      if not name then
+        break
+      end
+      if name == 'decoded' and type(value) == 'table' and value.params == params then
+        return value.id
+      end
+    end
+  end
+  return nil
+end
+
 -- Starts `cmd args...` and returns a client, or nil and an error message.
 ---@param cmd string
 ---@param args string[]
@@ -70,6 +105,16 @@ function M.start(cmd, args, handlers)
       handlers.notification(method, denull(params) or {})
     end,
     on_error = function() end, -- framing/decoding trouble is logged by vim.lsp.log
+    -- Called on the main loop; on 0.10+ inside a coroutine, so a handler may
+    -- yield until the user answers (0.7 needs the answer before it returns).
+    server_request = function(method, params)
+      local id = request_id(params)
+      local result, err = handlers.request(method, denull(params) or {}, id)
+      if result == nil and err == nil then
+        err = { code = M.METHOD_NOT_FOUND, message = 'subcell.nvim does not handle ' .. tostring(method) }
+      end
+      return result, err
+    end,
     on_exit = vim.schedule_wrap(function(code, signal)
       exited = true
       local waiting = pending

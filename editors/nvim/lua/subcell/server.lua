@@ -14,14 +14,23 @@ local status = 'stopped'
 local waiters = {} -- callbacks waiting for `ready`
 local info = nil -- the initialize result
 local deaths = {} -- hrtime of recent unexpected exits
-local listeners = { notification = {}, exit = {} }
+local listeners = { notification = {}, exit = {}, ready = {} }
+local request_handlers = {} -- method -> fn(params, id): result, err
 local last_exit = nil
 local generation = 0 -- bumped per process started (0.10+ does not expose the pid)
 
----@param event 'notification'|'exit'
+---@param event 'notification'|'exit'|'ready'
 ---@param fn function
 function M.on(event, fn)
   table.insert(listeners[event], fn)
+end
+
+-- Handles the server's requests for `method` (`cell/input`): `fn(params,
+-- id)` returns the result, or nil and an error; it may yield (see rpc.lua).
+---@param method string
+---@param fn fun(params: table, id: integer|string|nil): any, subcell.RpcError|nil
+function M.on_request(method, fn)
+  request_handlers[method] = fn
 end
 
 local function emit(event, ...)
@@ -86,6 +95,13 @@ local function start()
         emit('notification', method, params)
       end
     end,
+    request = function(method, params, id)
+      local fn = request_handlers[method]
+      if this ~= client or not fn then
+        return nil
+      end
+      return fn(params, id)
+    end,
     on_exit = function(code, signal)
       if this ~= client then
         return -- an older process we already gave up on
@@ -118,6 +134,8 @@ local function start()
   local params = {
     processId = vim.fn.getpid(),
     clientInfo = { name = 'subcell.nvim', version = tostring(vim.version().major .. '.' .. vim.version().minor) },
+    -- cell/input: input(), getpass() and pdb ask us (input.lua).
+    capabilities = { input = cfg.input and true or false },
   }
   if next(cfg.init_options) then
     params.initializationOptions = cfg.init_options
@@ -155,6 +173,7 @@ local function start()
     info = result
     new.notify('initialized', vim.empty_dict())
     status = 'ready'
+    emit('ready', result)
     flush(nil)
   end)
 end

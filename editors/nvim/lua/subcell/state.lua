@@ -18,6 +18,11 @@ local M = {}
 ---@field count integer|nil      executionCount
 ---@field duration_ms number|nil
 ---@field failure string|nil     why the request itself failed
+---@field crash table|nil        the `session/crashed` params when its session crashed under it
+---@field value_text string|nil  what the value shows as, when not its text/plain (an image's file)
+---@field replaced_by subcell.Run|nil the run of the same cell that took its place
+---@field clear_pending boolean|nil `clear_output(wait=True)`: clear at the next output
+---@field input table|nil        the open `cell/input` prompt of this run
 
 ---@class subcell.Notebook
 ---@field buf integer
@@ -26,6 +31,10 @@ local M = {}
 ---@field waiters fun(err: string|nil, session: string|nil)[]
 ---@field outputs subcell.Run[]  runs currently drawn, at most one per cell
 ---@field runs string[]          ids of every run of this buffer
+---@field isolation string|nil   mode chosen with :SubcellRestart, for the sessions opened next
+---@field python string|nil      Python chosen with :SubcellPython, for the sessions opened next
+---@field info table|nil         where the session runs: {isolation, pid, python}
+---@field displays table<string, boolean> display ids shown in this buffer
 
 ---@type table<string, subcell.Run>
 M.runs = {}

@@ -16,6 +16,7 @@ local STATUS = {
   error = 'error',
   cancelled = 'cancelled',
   failed = 'failed',
+  crashed = 'session crashed',
 }
 
 -- The text of the window for a run, and rows to highlight.
@@ -41,6 +42,17 @@ function M.lines(run)
   if run.failure then
     add(run.failure, 'ErrorMsg')
   end
+  if run.crash then
+    add(run.crash.message or '', 'ErrorMsg')
+    local stderr = output.split_lines(run.crash.stderr or '')
+    if #stderr > 0 and stderr[1] ~= '' then
+      add('The session\'s last stderr lines:', 'NonText')
+      for _, text in ipairs(stderr) do
+        add(text, 'WarningMsg')
+      end
+    end
+    add('The next run of this buffer starts a fresh session.', 'NonText')
+  end
   if run.term.dropped > 0 then
     add(string.format('… %d earlier lines dropped (scrollback)', run.term.dropped), 'NonText')
   end
@@ -51,7 +63,7 @@ function M.lines(run)
     end
     add(text, kinds[i] == 'stderr' and 'WarningMsg' or nil)
   end
-  local value = output.bundle_text(run.value)
+  local value = run.value_text or output.bundle_text(run.value)
   if value then
     for i, text in ipairs(output.split_lines(value)) do
       add((i == 1 and string.format('Out[%d]: ', run.count or 0) or '        ') .. text, 'Special')
@@ -71,6 +83,10 @@ function M.lines(run)
     for _, text in ipairs(M.traceback_lines(run)) do
       add(text, 'ErrorMsg')
     end
+    local hint = require('subcell.render').suggestion_hint(run.error)
+    if hint then
+      add(hint, 'WarningMsg')
+    end
   end
   return lines, hl
 end
@@ -82,10 +98,19 @@ end
 function M.traceback_lines(run)
   local err = run.error
   local cell_of = {} -- executionCount -> cell id, from the frames
-  for _, frame in ipairs(err.frames or {}) do
-    if frame.executionCount and frame.cell ~= nil then
-      cell_of[frame.executionCount] = frame.cell
+  local function learn(frames)
+    for _, frame in ipairs(frames or {}) do
+      if frame.executionCount and frame.cell ~= nil then
+        cell_of[frame.executionCount] = frame.cell
+      end
     end
+  end
+  learn(err.frames)
+  for _, link in ipairs(err.chain or {}) do -- the traceback prints the whole chain
+    learn(link.frames)
+  end
+  for _, member in ipairs(err.exceptions or {}) do
+    learn(member.frames)
   end
   if err.location and err.location.executionCount and err.location.cell ~= nil then
     cell_of[err.location.executionCount] = err.location.cell
@@ -94,7 +119,7 @@ function M.traceback_lines(run)
   local diagnostics = require('subcell.diagnostics')
   local out = {}
   for _, text in ipairs(output.split_lines(err.traceback or (err.type .. ': ' .. (err.message or '')))) do
-    local count, line = text:match('^%s*File "<cell (%d+)>", line (%d+)')
+    local count, line = text:match('^[%s|]*File "<cell (%d+)>", line (%d+)')
     local row = count and diagnostics.buffer_row(run.buf, { cell = cell_of[tonumber(count)], line = tonumber(line) })
     if row then
       text = string.format('%s  → %s:%d', text, name ~= '' and name or 'buffer', row + 1)
