@@ -7,7 +7,8 @@
 
 import * as vscode from 'vscode';
 import { DocumentSession } from '../core/documentSession';
-import { Variable } from '../core/protocol';
+import { Variable, VariablesResult } from '../core/protocol';
+import { fail } from '../core/result';
 import { SessionRegistry } from '../core/sessionRegistry';
 import { shortType, sizeText, variableLine, VariablePages } from '../core/variablePages';
 import { NotebookKernels } from './notebookKernels';
@@ -61,11 +62,13 @@ export class VariablesView implements vscode.TreeDataProvider<Node>, vscode.Disp
     }
     if (this.shown?.key !== target.key || this.shown.session !== target.session) {
       const session = target.session;
-      this.shown = { key: target.key, session, pages: new VariablePages((offset, limit) => this.registry.supervisor.variables(session.live!, offset, limit)) };
+      this.shown = { key: target.key, session, pages: new VariablePages((offset, limit) => this.fetch(session, offset, limit)) };
     }
-    const loaded = await this.shown.pages.reload();
+    const shownNow = this.shown;
+    const loaded = await shownNow.pages.reload();
+    if (this.shown !== shownNow) return; // another document became active meanwhile
     this.view.description = target.name;
-    this.view.message = loaded.ok ? (this.shown.pages.total === 0 ? `${target.name}: no variables.` : undefined) : `${target.name}: ${loaded.failure.message}`;
+    this.view.message = loaded.ok ? (shownNow.pages.total === 0 ? `${target.name}: no variables.` : undefined) : `${target.name}: ${loaded.failure.message}`;
     this.changes.fire();
   }
 
@@ -93,6 +96,11 @@ export class VariablesView implements vscode.TreeDataProvider<Node>, vscode.Disp
   dispose(): void {
     this.changes.dispose();
     for (const s of this.subscriptions) s.dispose();
+  }
+
+  private fetch(session: DocumentSession, offset: number, limit: number) {
+    const live = session.live;
+    return live ? this.registry.supervisor.variables(live, offset, limit) : Promise.resolve(fail<VariablesResult>('unknown-session', 'the session has ended'));
   }
 
   private activeIsOther(): boolean {
