@@ -24,6 +24,7 @@ void read_marker(std::string_view rest, SourceCell& cell) {
       std::string_view tag = trim(rest.substr(1, close - 1));
       if (tag == "markdown" || tag == "md") cell.markdown = true;
       if (tag == "reset") cell.reset = true;
+      if (tag == "parameters") cell.parameters = true;
       rest = trim(rest.substr(close + 1));
       continue;
     }

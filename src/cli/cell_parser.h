@@ -4,6 +4,7 @@
 //   # %% optional title            a code cell
 //   # %% [markdown]                a markdown cell (not run)
 //   # %% [reset] optional title    subcell run: reset the session first
+//   # %% [parameters]              subcell run --param: the values go after it
 //
 // Code before the first marker is a cell of its own when it is not blank.
 #pragma once
@@ -21,6 +22,7 @@ struct SourceCell {
   std::string code;     // without the marker, trailing blank lines dropped
   bool markdown = false;
   bool reset = false;
+  bool parameters = false;  // papermill's `parameters` tag
 };
 
 std::vector<SourceCell> parse_cells(std::string_view source);

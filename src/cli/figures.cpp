@@ -25,7 +25,7 @@ bool decode_base64(std::string_view text, std::string& out) {
   unsigned bits = 0;
   int count = 0;
   for (char c : text) {
-    if (c == '=' ) break;
+    if (c == '=') break;
     if (c == '\n' || c == '\r' || c == ' ' || c == '\t') continue;
     const int v = sextet(c);
     if (v < 0) return false;

@@ -27,7 +27,7 @@ class Figures {
   std::map<std::string, std::string> path_of_display_;
 };
 
-// RFC 4648 base64, whitespace ignored; nullopt-like empty result on bad input.
+// RFC 4648 base64 into `out`, whitespace ignored; false on a bad character.
 bool decode_base64(std::string_view text, std::string& out);
 
 }  // namespace subcell

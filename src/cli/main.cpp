@@ -1,7 +1,7 @@
 // subcell: notebook cells in CPython subinterpreters, over JSON-RPC.
 //
 //   subcell [serve] [options]    the stdio JSON-RPC server (protocol/README.md)
-//   subcell run FILE.py          run a `# %%` file cell by cell
+//   subcell run FILE.py|.ipynb   run a `# %%` file or a notebook cell by cell
 //   subcell --version | --help
 #include <fcntl.h>
 #include <pthread.h>
@@ -30,7 +30,7 @@ namespace subcell {
 namespace {
 
 constexpr const char* kUsage = R"(usage: subcell [serve] [options]
-       subcell run [--allow-errors] [--color=auto|always|never] FILE.py
+       subcell run [options] FILE.py | NOTEBOOK.ipynb
        subcell --version | --help
 
 serve (the default): a JSON-RPC 2.0 server on stdin/stdout with LSP framing
@@ -61,12 +61,23 @@ serve (the default): a JSON-RPC 2.0 server on stdin/stdout with LSP framing
                               protocol/README.md: an accident barrier, not security)
     --log-level LEVEL         debug, info, warning (default), error, off; logs go to stderr
 
-run FILE.py: runs the file's cells (split at "# %%" lines) in one session and
-  prints their output, values and errors. "# %% [markdown]" cells are skipped;
-  "# %% [reset]" resets the session before its cell. Ctrl+C interrupts the
-  running cell (twice: quit).
+run FILE.py | NOTEBOOK.ipynb: runs the cells of a "# %%" file or of a notebook in
+  one session of a `subcell serve` started for the run, and prints their output,
+  values and errors (tracebacks point into the file). "# %% [markdown]" cells and
+  a notebook's markdown and raw cells are skipped; "# %% [reset]" resets the
+  session before its cell. input() reads from the terminal (or piped stdin).
+  image/png displays are saved as NAME_figures/cell-N-K.png beside the file.
+  Ctrl+C interrupts the running cell (twice: quit).
     --allow-errors            keep going after a cell fails, and exit 0
     --color=WHEN              colour the output: auto (default), always, never
+    --output PATH, -o PATH    write the executed notebook (nbformat 4, with outputs) to PATH
+    --inplace                 write the executed notebook back to NOTEBOOK.ipynb
+    --timeout SECONDS         interrupt any cell that runs longer (its error says so)
+    --param NAME=VALUE, -p    a parameter (repeatable): a Python literal if VALUE is one,
+                              else a string; injected as a cell after the cell tagged
+                              "parameters" (papermill's convention), or first
+    --isolation MODE          interpreter, process or auto (see serve's --isolation)
+    --python PATH             the Python the session runs: an interpreter or an environment
 )";
 
 bool parse_size(std::string_view text, std::size_t& out) {
@@ -216,27 +227,10 @@ int main_impl(int argc, char** argv) {
   if (!args.empty() && args[0] == "worker") return worker(args);
 
   if (!args.empty() && args[0] == "run") {
-    RunFileOptions options;
-    options.color = isatty(STDOUT_FILENO) != 0;
-    for (std::size_t i = 1; i < args.size(); ++i) {
-      std::string_view a = args[i];
-      if (a == "--allow-errors") {
-        options.allow_errors = true;
-      } else if (a == "--color=always" || a == "--color") {
-        options.color = true;
-      } else if (a == "--color=never") {
-        options.color = false;
-      } else if (a == "--color=auto") {
-      } else if (!a.empty() && a[0] == '-') {
-        return usage_error("unknown option for run: " + std::string(a));
-      } else if (options.path.empty()) {
-        options.path = a;
-      } else {
-        return usage_error("run takes one file");
-      }
-    }
-    if (options.path.empty()) return usage_error("run needs a file");
-    return run_file(options);
+    auto options = parse_run_options(args);
+    if (!options) return usage_error(options.error().message);
+    options->server_binary = self_binary();
+    return run_file(*options);
   }
 
   ServerOptions options;

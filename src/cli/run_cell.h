@@ -11,14 +11,17 @@ struct RunCell {
   std::string title;       // `# %% title`; a notebook cell's papermill tag
   bool reset = false;      // `# %% [reset]`: reset the session before the cell
   bool parameters = false; // tagged `parameters` (papermill): --param values go after it
+  bool injected = false;   // the --param cell of a `# %%` file (not in the file)
   std::string file;        // the file's name, as tracebacks show it
   int first_line = 1;      // the file line of the code's first line (a `# %%` file)
   int marker_line = 0;     // the `# %%` line (a `# %%` file; 0: code before any marker)
   int notebook_cell = 0;   // 1-based position among the notebook's cells (0: not a notebook)
+  int number = 0;          // `cell N` in the output and in figure names; 0: not run (blank)
 
   // Where the cell is, for its header: "tour.py:12", "demo.ipynb, cell 3".
   std::string where() const {
     if (notebook_cell > 0) return file + ", cell " + std::to_string(notebook_cell);
+    if (injected) return "--param";
     return file + ":" + std::to_string(marker_line > 0 ? marker_line : first_line);
   }
 
@@ -28,6 +31,7 @@ struct RunCell {
     if (notebook_cell > 0) {
       return "File \"" + file + "\", cell " + std::to_string(notebook_cell) + ", line " + std::to_string(line);
     }
+    if (injected) return "File \"<parameters>\", line " + std::to_string(line);
     return "File \"" + file + "\", line " + std::to_string(first_line + line - 1);
   }
 };

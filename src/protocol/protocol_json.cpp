@@ -130,6 +130,12 @@ Result<InitializeParams> decode_initialize(const Json& params) {
     if (o.ok()) o.optional("guard", p.guard);
     if (!o.ok()) return o.error();
   }
+  std::optional<Json> capabilities;
+  r.optional("capabilities", capabilities);
+  if (capabilities && capabilities->is_object()) {
+    auto input = capabilities->find("input");
+    p.client_input = input != capabilities->end() && input->is_boolean() && input->get<bool>();
+  }
   std::optional<Json> client;
   r.optional("clientInfo", client);
   if (client && client->is_object()) {
@@ -226,8 +232,21 @@ Result<CellInterruptParams> decode_cell_interrupt(const Json& params) {
   return p;
 }
 
-Result<CellCompleteParams> decode_cell_complete(const Json& params) {
-  rpc::ParamReader r(params, "cell/complete");
+Result<VariablesParams> decode_variables(const Json& params) {
+  rpc::ParamReader r(params, "session/variables");
+  VariablesParams p;
+  std::optional<std::int64_t> offset, limit;
+  read_session_id(r, p.session) && r.optional("offset", offset) && r.optional("limit", limit);
+  if (r.ok() && offset && *offset < 0) r.fail("offset", "must not be negative");
+  if (r.ok() && limit && (*limit < 1 || *limit > 1000)) r.fail("limit", "must be between 1 and 1000");
+  if (!r.ok()) return r.error();
+  if (offset) p.offset = static_cast<std::size_t>(*offset);
+  if (limit) p.limit = static_cast<std::size_t>(*limit);
+  return p;
+}
+
+Result<CellCompleteParams> decode_cell_complete(const Json& params, std::string_view method) {
+  rpc::ParamReader r(params, method);
   CellCompleteParams p;
   std::optional<std::int64_t> cursor;
   read_session_id(r, p.session) && r.required("code", p.code) && r.optional("cursor", cursor);
@@ -331,6 +350,26 @@ Json encode(const RunOutcome& outcome) {
 
 Json encode(const ResetOutcome& outcome) {
   return Json{{"removedNames", outcome.removed_names}, {"durationMs", outcome.duration_ms}};
+}
+
+Json encode(const VariablesOutcome& outcome) {
+  Json list = Json::array();
+  for (const VariableInfo& v : outcome.variables) {
+    Json entry{{"name", v.name}, {"type", v.type}, {"repr", v.repr}};
+    if (v.length) entry["length"] = *v.length;
+    if (v.shape) entry["shape"] = *v.shape;
+    list.push_back(std::move(entry));
+  }
+  return Json{{"variables", std::move(list)}, {"total", outcome.total}, {"offset", outcome.offset}};
+}
+
+Json encode(const InspectOutcome& outcome) {
+  if (!outcome.found) return Json{{"found", false}};
+  Json out{{"found", true}, {"name", outcome.name}, {"type", outcome.type}};
+  if (outcome.signature) out["signature"] = *outcome.signature;
+  if (outcome.docstring) out["docstring"] = *outcome.docstring;
+  if (outcome.repr) out["repr"] = *outcome.repr;
+  return out;
 }
 
 Json encode(const CompleteOutcome& outcome) {

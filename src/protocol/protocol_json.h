@@ -43,6 +43,7 @@ struct InitializeParams {
   std::optional<std::int64_t> recycle_after_mb;
   Limits limits;                                     // defaults for session/open
   std::optional<bool> guard;                         // the session guard's default
+  bool client_input = false;                         // capabilities.input: it answers cell/input
   std::string client;  // "name version", for the log
 };
 
@@ -79,6 +80,12 @@ struct CellCompleteParams {
   std::optional<std::size_t> cursor;
 };
 
+struct VariablesParams {
+  std::string session;
+  std::size_t offset = 0;
+  std::size_t limit = 200;
+};
+
 struct CancelParams {
   Json id;
 };
@@ -91,7 +98,8 @@ Result<SessionParams> decode_session(const Json& params, std::string_view method
 Result<SessionRestartParams> decode_session_restart(const Json& params);
 Result<CellRunParams> decode_cell_run(const Json& params);
 Result<CellInterruptParams> decode_cell_interrupt(const Json& params);
-Result<CellCompleteParams> decode_cell_complete(const Json& params);
+Result<CellCompleteParams> decode_cell_complete(const Json& params, std::string_view method = "cell/complete");
+Result<VariablesParams> decode_variables(const Json& params);
 Result<CancelParams> decode_cancel(const Json& params);
 
 // ------------------------------------------------------------------ results
@@ -99,6 +107,8 @@ Result<CancelParams> decode_cancel(const Json& params);
 Json encode(const RunOutcome& outcome);
 Json encode(const ResetOutcome& outcome);
 Json encode(const CompleteOutcome& outcome);
+Json encode(const VariablesOutcome& outcome);
+Json encode(const InspectOutcome& outcome);
 Json encode_opened(const std::string& session, bool pooled, Isolation isolation, int pid);
 // `fate` overrides what the outcome says ("abandoned", "killed").
 Json encode_close(const CloseOutcome& outcome, int cancelled_cells, const char* fate = nullptr);

@@ -95,6 +95,31 @@ struct ResetOutcome {
   double duration_ms = 0;
 };
 
+// One of the user's variables (session/variables).
+struct VariableInfo {
+  std::string name;
+  std::string type;
+  std::string repr;
+  std::optional<long long> length;
+  std::optional<std::vector<long long>> shape;
+};
+
+struct VariablesOutcome {
+  std::vector<VariableInfo> variables;
+  std::size_t total = 0;
+  std::size_t offset = 0;
+};
+
+// The name at a cursor (cell/inspect).
+struct InspectOutcome {
+  bool found = false;
+  std::string name;
+  std::string type;
+  std::optional<std::string> signature;
+  std::optional<std::string> docstring;
+  std::optional<std::string> repr;
+};
+
 struct CompleteOutcome {
   std::vector<std::string> matches;
   std::size_t cursor_start = 0;

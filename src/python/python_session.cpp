@@ -109,7 +109,10 @@ Status PythonSession::install(SessionIo& io, bool guard) {
   update_environment_ = get_function(ns.get(), "update_environment");
   needs_process_ = get_function(ns.get(), "needs_process");
   finalize_ = get_function(ns.get(), "finalize");
+  variables_ = get_function(ns.get(), "variables");
+  inspect_ = get_function(ns.get(), "inspect_name");
   Ref install_displays = get_function(ns.get(), "install_displays");
+  Ref install_input = get_function(ns.get(), "install_input");
   Ref block = get_function(ns.get(), "block_modules");
   Ref install_stdio = get_function(ns.get(), "install_stdio");
   Ref patch_threading = get_function(ns.get(), "patch_threading");
@@ -118,7 +121,8 @@ Status PythonSession::install(SessionIo& io, bool guard) {
   Ref interruptible = get_function(ns.get(), "make_blocking_calls_interruptible");
   Ref install_guard = get_function(ns.get(), "install_guard");
   if (!run_ || !reset_ || !complete_ || !prelude_ || !warm_up_ || !update_environment_ || !needs_process_ || !finalize_ ||
-      !install_displays || !block ||
+      !variables_ || !inspect_ ||
+      !install_displays || !install_input || !block ||
       !install_stdio ||
       !patch_threading || !setup_site || !isolate_environment || !interruptible || !install_guard) {
     return failed("loading the runner");
@@ -152,6 +156,7 @@ Status PythonSession::install(SessionIo& io, bool guard) {
   }
   if (!call(install_stdio, {})) return failed("installing stdout/stderr");
   if (!call(install_displays, {})) return failed("installing display()");
+  if (!call(install_input, {})) return failed("installing input()");
   if (!call(patch_threading, {sub ? Py_True : Py_False})) return failed("patching threading");
   if (sub) {
     // Signals reach a main interpreter's blocking calls; a subinterpreter's
@@ -328,6 +333,90 @@ CompleteOutcome PythonSession::complete(std::string_view code, std::optional<std
   return outcome;
 }
 
+namespace {
+
+// The inspector thread attached to the session's interpreter for a scope,
+// through its own thread state (made on first use, on that thread).
+class InspectorScope {
+ public:
+  InspectorScope(PyThreadState*& tstate, PyInterpreterState* interp) {
+    if (tstate == nullptr) tstate = PyThreadState_New(interp);
+    PyEval_RestoreThread(tstate);
+  }
+  ~InspectorScope() { PyEval_SaveThread(); }
+  InspectorScope(const InspectorScope&) = delete;
+  InspectorScope& operator=(const InspectorScope&) = delete;
+};
+
+std::optional<std::string> optional_text(PyObject* dict, const char* key) {
+  PyObject* v = PyDict_GetItemString(dict, key);  // borrowed
+  if (v == nullptr || !PyUnicode_Check(v)) return std::nullopt;
+  return to_utf8(v);
+}
+
+}  // namespace
+
+VariablesOutcome PythonSession::variables(std::size_t offset, std::size_t limit) {
+  InspectorScope attached(inspector_, interp_->state());
+  VariablesOutcome outcome;
+  outcome.offset = offset;
+  Ref page = call(variables_, {Ref(steal(PyLong_FromSize_t(offset))).get(), Ref(steal(PyLong_FromSize_t(limit))).get()});
+  if (!page || !PyTuple_Check(page.get()) || PyTuple_GET_SIZE(page.get()) != 2) {
+    log::warn("session/variables: " + error_from_current_exception("listing variables").message);
+    return outcome;
+  }
+  PyObject* list = PyTuple_GET_ITEM(page.get(), 0);
+  outcome.total = PyLong_AsSize_t(PyTuple_GET_ITEM(page.get(), 1));
+  for (Py_ssize_t i = 0; PyList_Check(list) && i < PyList_GET_SIZE(list); ++i) {
+    PyObject* v = PyList_GET_ITEM(list, i);
+    if (!PyTuple_Check(v) || PyTuple_GET_SIZE(v) != 5) continue;
+    VariableInfo info{to_utf8(PyTuple_GET_ITEM(v, 0)), to_utf8(PyTuple_GET_ITEM(v, 1)), to_utf8(PyTuple_GET_ITEM(v, 2)),
+                      std::nullopt, std::nullopt};
+    if (PyObject* n = PyTuple_GET_ITEM(v, 3); PyLong_Check(n)) info.length = PyLong_AsLongLong(n);
+    if (PyObject* shape = PyTuple_GET_ITEM(v, 4); PyList_Check(shape)) {
+      std::vector<long long> dims;
+      for (Py_ssize_t d = 0; d < PyList_GET_SIZE(shape); ++d) dims.push_back(PyLong_AsLongLong(PyList_GET_ITEM(shape, d)));
+      info.shape = std::move(dims);
+    }
+    outcome.variables.push_back(std::move(info));
+  }
+  PyErr_Clear();
+  return outcome;
+}
+
+InspectOutcome PythonSession::inspect(std::string_view code, std::optional<std::size_t> cursor) {
+  InspectorScope attached(inspector_, interp_->state());
+  InspectOutcome outcome;
+  Ref source = text(code);
+  if (!source) {
+    PyErr_Clear();
+    return outcome;
+  }
+  const Py_ssize_t length = PyUnicode_GET_LENGTH(source.get());
+  const Py_ssize_t at = cursor ? std::min<Py_ssize_t>(static_cast<Py_ssize_t>(*cursor), length) : length;
+  Ref found = call(inspect_, {source.get(), Ref(steal(PyLong_FromSsize_t(at))).get()});
+  if (!found || !PyDict_Check(found.get())) {
+    PyErr_Clear();
+    return outcome;
+  }
+  outcome.found = PyDict_GetItemString(found.get(), "found") == Py_True;
+  if (!outcome.found) return outcome;
+  outcome.name = optional_text(found.get(), "name").value_or("");
+  outcome.type = optional_text(found.get(), "type").value_or("");
+  outcome.signature = optional_text(found.get(), "signature");
+  outcome.docstring = optional_text(found.get(), "docstring");
+  outcome.repr = optional_text(found.get(), "repr");
+  return outcome;
+}
+
+void PythonSession::release_inspector() {
+  if (inspector_ == nullptr) return;
+  PyEval_RestoreThread(inspector_);
+  PyThreadState_Clear(inspector_);
+  PyThreadState_DeleteCurrent();
+  inspector_ = nullptr;
+}
+
 std::optional<ErrorInfo> PythonSession::prelude(std::string_view code) {
   Interpreter::Scope attached(*interp_);
   Ref result = call(prelude_, {text(code).get()});
@@ -395,6 +484,8 @@ CloseOutcome PythonSession::close(std::chrono::milliseconds grace) {
   update_environment_.reset();
   needs_process_.reset();
   finalize_.reset();
+  variables_.reset();
+  inspect_.reset();
   process_modules_.reset();
   return interp_->end(interrupts_, grace);
 }

@@ -62,6 +62,14 @@ class PythonSession {
   // run here and may loop.
   ResetOutcome reset(std::uint64_t token = 0);
   CompleteOutcome complete(std::string_view code, std::optional<std::size_t> cursor);
+  // From the session's inspector thread (never the one that runs cells),
+  // while a cell may be running: it attaches with a thread state of its
+  // own, between the cell's bytecodes. Reads, never changes, __main__.
+  VariablesOutcome variables(std::size_t offset, std::size_t limit);
+  InspectOutcome inspect(std::string_view code, std::optional<std::size_t> cursor);
+  // On the inspector thread, before close(): its thread state goes.
+  void release_inspector();
+
   // Set-up code (the pool's prelude), run outside __main__.
   std::optional<ErrorInfo> prelude(std::string_view code);
   // Pays ahead what a session's first multi-line cell would (warm pool).
@@ -96,6 +104,8 @@ class PythonSession {
   InterruptTarget& interrupts_;
   const InterpreterKind kind_;
   Ref run_, reset_, complete_, prelude_, warm_up_, update_environment_, needs_process_, finalize_;  // the runner's
+  Ref variables_, inspect_;  // the runner's, called from the inspector thread
+  PyThreadState* inspector_ = nullptr;  // the inspector thread's, created on it
   Ref process_modules_;  // frozenset of ProcessModules, as of generation process_modules_generation_
   std::uint64_t process_modules_generation_ = 0;
   int count_ = 0;

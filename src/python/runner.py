@@ -484,25 +484,7 @@ class _Stderr(_Stream):
     write = _subcell.write_stderr
 
 
-class _NoInput(_io.TextIOBase):
-    """sys.stdin of a session: there is no terminal to read from."""
-    name = "<stdin>"
-    encoding = "utf-8"
-
-    def readable(self):
-        return True
-
-    def _refuse(self, *args):
-        raise RuntimeError(
-            "input() is not supported: subcell sessions have no standard input")
-
-    read = readline = readlines = _refuse
-
-    def close(self):
-        pass
-
-
 def install_stdio():
     sys.stdout = sys.__stdout__ = _Stdout("<stdout>")
     sys.stderr = sys.__stderr__ = _Stderr("<stderr>")
-    sys.stdin = sys.__stdin__ = _NoInput()
+    sys.stdin = sys.__stdin__ = _Stdin()

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <stop_token>
 #include <string_view>
 
@@ -44,6 +45,18 @@ struct Display {
   bool update = false;     // replaces what was shown under display_id
 };
 
+// What the client answered to an input() of the cell.
+struct InputReply {
+  enum class Status {
+    kAnswered,     // `text` is what the user typed
+    kCancelled,    // the user dismissed the request: the cell gets KeyboardInterrupt
+    kUnsupported,  // no client can answer (`text`: why): the cell gets EOFError
+    kStopped,      // the cell was interrupted while it waited
+    kClosed,       // the session is closing
+  } status = Status::kAnswered;
+  std::string text;
+};
+
 class SessionIo {
  public:
   virtual ~SessionIo() = default;
@@ -57,6 +70,9 @@ class SessionIo {
   virtual IoStatus clear_output(bool wait, Waiter& waiter) = 0;
   // Any thread of the session, GIL held; must not block on the session.
   virtual void end_session(SessionEnd end) = 0;
+  // input()/getpass()/sys.stdin: asks the client and waits for the answer
+  // (releasing the GIL through the Waiter), interruptibly.
+  virtual InputReply read_input(std::string_view prompt, bool password, Waiter& waiter) = 0;
 };
 
 }  // namespace subcell::py

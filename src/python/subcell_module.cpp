@@ -232,6 +232,32 @@ PyObject* end_session(PyObject* module, PyObject* const* args, Py_ssize_t nargs)
   Py_RETURN_NONE;
 }
 
+// request_input(prompt, password): what the user typed (the client is
+// asked with cell/input). KeyboardInterrupt when interrupted or dismissed,
+// EOFError when no client can answer.
+PyObject* request_input(PyObject* module, PyObject* const* args, Py_ssize_t nargs) {
+  if (nargs != 2 || !PyUnicode_Check(args[0])) return PyErr_Format(PyExc_TypeError, "request_input(prompt, password)");
+  ModuleState* st = bound_state(module);
+  if (st == nullptr) return nullptr;
+  const std::string prompt = to_utf8(args[0]);
+  const bool password = PyObject_IsTrue(args[1]) == 1;
+  InterruptibleWait wait(*st->interrupts, true);
+  InputReply reply = st->io->read_input(prompt, password, wait);
+  switch (reply.status) {
+    case InputReply::Status::kAnswered:
+      return PyUnicode_DecodeUTF8(reply.text.data(), static_cast<Py_ssize_t>(reply.text.size()), "replace");
+    case InputReply::Status::kCancelled: PyErr_SetString(PyExc_KeyboardInterrupt, "input was cancelled"); return nullptr;
+    case InputReply::Status::kUnsupported: PyErr_SetString(PyExc_EOFError, reply.text.c_str()); return nullptr;
+    case InputReply::Status::kClosed:
+      PyErr_SetString(PyExc_EOFError, "the session is closing: no more input");
+      return nullptr;
+    case InputReply::Status::kStopped:
+      if (!raise_interrupt(st)) PyErr_SetNone(PyExc_KeyboardInterrupt);
+      return nullptr;
+  }
+  Py_RETURN_NONE;
+}
+
 PyObject* current_cell(PyObject* module, PyObject* /*unused*/) {
   ModuleState* st = bound_state(module);
   if (st == nullptr) return nullptr;
@@ -254,6 +280,8 @@ PyMethodDef kMethods[] = {
      "Send a MIME bundle {mime: str} to the client, optionally under a display id (and as an update)."},
     {"clear_output", clear_output, METH_O, "Clear the cell's outputs (now, or when the next output arrives)."},
     {"current_cell", current_cell, METH_NOARGS, "The running cell (a handle for set_thread_origin)."},
+    {"request_input", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(request_input)), METH_FASTCALL,
+     "Asks the client for a line of input (input(), getpass, sys.stdin)."},
     {"set_thread_origin", set_thread_origin, METH_O, "This thread was started by that cell."},
     {"sleep", sleep, METH_O, "time.sleep, interruptible by the session."},
     {"current_frames", current_frames, METH_NOARGS, "sys._current_frames for this interpreter only."},

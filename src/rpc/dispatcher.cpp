@@ -61,7 +61,9 @@ void Dispatcher::dispatch(std::string_view body) {
 void Dispatcher::dispatch(Message message) {
   if (auto* request = std::get_if<Request>(&message)) return handle(std::move(*request));
   if (auto* note = std::get_if<Notification>(&message)) return handle(std::move(*note));
-  log::info("ignoring a response from the client (subcell sends no requests)");
+  auto& response = std::get<Response>(message);
+  if (responses_) return responses_(std::move(response));
+  log::info("ignoring a response from the client to " + dump(response.id));
 }
 
 void Dispatcher::reject(const BadMessage& bad) {

@@ -26,8 +26,12 @@ class Dispatcher {
 
   explicit Dispatcher(Outgoing& out) : out_(out) {}
 
+  using ResponseHandler = std::function<void(Response response)>;
+
   void on_request(std::string method, RequestHandler handler);
   void on_notification(std::string method, NotificationHandler handler);
+  // Responses from the client to requests the server sent.
+  void on_response(ResponseHandler handler) { responses_ = std::move(handler); }
 
   // Handles one frame body.
   void dispatch(std::string_view body);
@@ -46,6 +50,7 @@ class Dispatcher {
   State state_ = State::kUninitialized;
   std::unordered_map<std::string, RequestHandler> requests_;
   std::unordered_map<std::string, NotificationHandler> notifications_;
+  ResponseHandler responses_;
 };
 
 }  // namespace subcell::rpc

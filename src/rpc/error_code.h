@@ -17,6 +17,8 @@ enum ErrorCode : int {
   kSessionExists = -32011,
   kSessionStartFailed = -32012,
   kSessionCrashed = -32013,
+  kChannelClosed = -32014,
+  kSessionBusy = -32015,
 };
 
 }  // namespace subcell::rpc

@@ -87,7 +87,18 @@ std::variant<Message, BadMessage> parse_message(std::string_view body) {
   }
   auto method = doc.find("method");
   if (method == doc.end()) {
-    if (has_id && (doc.contains("result") || doc.contains("error"))) return Response{id};
+    if (has_id && (doc.contains("result") || doc.contains("error"))) {
+      Response response{id, nullptr, std::nullopt};
+      if (auto e = doc.find("error"); e != doc.end() && e->is_object()) {
+        const Json& code = (*e)["code"];
+        const Json& message = (*e)["message"];
+        response.error = Error{code.is_number_integer() ? code.get<int>() : kInternalError,
+                               message.is_string() ? message.get<std::string>() : "error"};
+      } else if (auto r = doc.find("result"); r != doc.end()) {
+        response.result = std::move(*r);
+      }
+      return response;
+    }
     return BadMessage{kInvalidRequest, "Invalid request: no \"method\"", id_ok ? id : Json()};
   }
   if (!method->is_string()) {

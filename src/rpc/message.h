@@ -23,10 +23,11 @@ struct Notification {
   Json params;
 };
 
-// A response from the client. subcell sends no requests, so these are
-// only logged.
+// A response from the client to a request the server sent (cell/input).
 struct Response {
   Json id;
+  Json result;                  // when it succeeded
+  std::optional<Error> error;   // when it did not
 };
 
 using Message = std::variant<Request, Notification, Response>;

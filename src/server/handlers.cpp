@@ -61,9 +61,12 @@ void Server::bind_methods() {
   request("cell/interrupt", &Server::on_cell_interrupt);
   request("cell/complete", &Server::on_cell_complete);
   request("session/restart", &Server::on_session_restart);
+  request("session/variables", &Server::on_session_variables);
+  request("cell/inspect", &Server::on_cell_inspect);
   dispatcher_.on_notification("initialized", [](const Json&) {});
   dispatcher_.on_notification("$/cancelRequest", [this](const Json& p) { on_cancel_request(p); });
   dispatcher_.on_notification("exit", [this](const Json& p) { on_exit(p); });
+  dispatcher_.on_response([this](rpc::Response r) { on_client_response(std::move(r)); });
 }
 
 void Server::on_initialize(const Json& params, rpc::Reply reply) {
@@ -71,6 +74,7 @@ void Server::on_initialize(const Json& params, rpc::Reply reply) {
   if (!p) return reply(p.error());
   if (!p->client.empty()) log::info("client: " + p->client);
   if (p->guard) options_.guard = *p->guard;
+  client_input_ = p->client_input;
   sessions_->configure_pool(p->pool_size ? static_cast<std::size_t>(*p->pool_size) : options_.pool_size,
                             p->prelude.value_or(options_.prelude), options_.guard);
   if (p->isolation) options_.isolation = *p->isolation;
@@ -264,6 +268,69 @@ void Server::submit(Session& session, Job job, JobId id, rpc::Reply reply, bool 
   result_spin_.started();
   jobs_.emplace(id, PendingJob{std::move(reply), session.serial, is_cell, std::move(cell), std::move(key),
                                std::move(resubmit)});
+}
+
+void Server::on_session_variables(const Json& params, rpc::Reply reply) {
+  auto p = protocol::decode_variables(params);
+  if (!p) return reply(p.error());
+  if (RemoteSession* remote = find_remote(p->session)) {
+    return forward_reply(*remote, "session/variables", params, std::move(reply));
+  }
+  auto session = open_session(p->session);
+  if (!session) return reply(session.error());
+  const JobId id = Session::next_job_id();
+  submit_inspection(**session, VariablesJob{id, p->offset, p->limit}, id, std::move(reply));
+}
+
+void Server::on_cell_inspect(const Json& params, rpc::Reply reply) {
+  auto p = protocol::decode_cell_complete(params, "cell/inspect");
+  if (!p) return reply(p.error());
+  if (RemoteSession* remote = find_remote(p->session)) {
+    return forward_reply(*remote, "cell/inspect", params, std::move(reply));
+  }
+  auto session = open_session(p->session);
+  if (!session) return reply(session.error());
+  const JobId id = Session::next_job_id();
+  submit_inspection(**session, InspectJob{id, std::move(p->code), p->cursor}, id, std::move(reply));
+}
+
+void Server::submit_inspection(Session& session, InspectorJob job, JobId id, rpc::Reply reply) {
+  // Never queued behind a cell: the session's inspector thread answers it
+  // between the running cell's bytecodes. A cell holding the GIL in one
+  // long C call delays it; past the deadline the client gets an error.
+  constexpr std::uint64_t kDeadlineMs = 2000;
+  std::string key = rpc::dump(reply.id());
+  if (!session.inspect(std::move(job))) {
+    return reply(Error{rpc::kUnknownSession, reply.method() + ": session '" + session.id + "' is not ready"});
+  }
+  jobs_.emplace(id, PendingJob{std::move(reply), session.serial, false, {}, std::move(key), std::nullopt});
+  inspection_deadlines_[id] = uv_now(&loop_) + kDeadlineMs;
+  if (!uv_is_active(inspect_watchdog_.base())) {
+    uv_timer_start(
+        inspect_watchdog_.get(), [](uv_timer_t* t) { static_cast<Server*>(t->data)->fail_overdue_inspections(); },
+        100, 100);
+  }
+}
+
+void Server::fail_overdue_inspections() {
+  const std::uint64_t now = uv_now(&loop_);
+  for (auto it = inspection_deadlines_.begin(); it != inspection_deadlines_.end();) {
+    if (it->second > now) {
+      ++it;
+      continue;
+    }
+    if (auto job = jobs_.find(it->first); job != jobs_.end()) {
+      PendingJob pending = std::move(job->second);
+      jobs_.erase(job);
+      job_by_request_.erase(pending.request_key);
+      pending.reply(Error{rpc::kSessionBusy,
+                          pending.reply.method() +
+                              ": the session's running cell holds its interpreter in a long C call; ask again "
+                              "when it returns"});
+    }
+    it = inspection_deadlines_.erase(it);
+  }
+  if (inspection_deadlines_.empty()) uv_timer_stop(inspect_watchdog_.get());
 }
 
 void Server::on_cell_interrupt(const Json& params, rpc::Reply reply) {

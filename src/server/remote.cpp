@@ -53,6 +53,7 @@ void Server::configure_workers(const protocol::InitializeParams& p) {
   o.recycle_after_sessions =
       p.recycle_after_sessions ? static_cast<std::size_t>(*p.recycle_after_sessions) : options_.recycle_after_sessions;
   o.recycle_after_mb = p.recycle_after_mb ? static_cast<std::size_t>(*p.recycle_after_mb) : options_.recycle_after_mb;
+  o.client_capabilities = Json{{"input", p.client_input}};
   workers_->configure(std::move(o));
 }
 
@@ -145,6 +146,11 @@ void Server::on_worker_response(Worker& worker, std::int64_t id, Json response) 
 }
 
 void Server::on_worker_notification(Worker& worker, std::string_view method, std::string body) {
+  if (method == "$/cancelRequest") {  // the worker withdraws a request it sent through us
+    Json message = Json::parse(body, nullptr, false);
+    if (message.is_object()) cancel_worker_request(worker, message["params"].value("id", Json()));
+    return;
+  }
   if (method == "cell/started" || method == "session/crashed") {
     Json message = Json::parse(body, nullptr, false);
     const std::string session = message.is_object() ? message["params"].value("session", "") : "";
@@ -332,6 +338,7 @@ void Server::on_worker_exit(Worker& worker, const WorkerExit& exit) {
     }
   }
   if (!lost.empty()) log::warn("worker " + std::to_string(worker.pid()) + " " + exit.describe());
+  forget_worker_requests(worker);
   workers_->forget(worker);
   maybe_finish();
 }

@@ -54,7 +54,7 @@ int Server::run(int in_fd, int out_fd) {
   wake_.get()->data = this;
   uv_async_init(&loop_, wake_.get(), [](uv_async_t* h) { from(reinterpret_cast<uv_handle_t*>(h))->on_wake(); });
   wake_.mark_initialized();
-  for (auto* timer : {&coalesce_timer_, &exit_timer_, &pool_timer_, &close_watchdog_}) {
+  for (auto* timer : {&coalesce_timer_, &exit_timer_, &pool_timer_, &close_watchdog_, &inspect_watchdog_}) {
     uv_timer_init(&loop_, timer->get());
     timer->mark_initialized();
     timer->get()->data = this;
@@ -247,6 +247,10 @@ bool Server::handle(Session& session, SessionEvent& event) {
     if (!session.id.empty()) send_raw(protocol::display_notification(session.id, *shown));
   } else if (auto* clear = std::get_if<ClearOutput>(&event)) {
     if (!session.id.empty()) send_raw(protocol::clear_notification(session.id, *clear));
+  } else if (auto* input = std::get_if<InputRequest>(&event)) {
+    on_input_request(session, *input);
+  } else if (auto* withdrawn = std::get_if<InputCancelled>(&event)) {
+    on_input_cancelled(session, *withdrawn);
   } else if (auto* done = std::get_if<JobDone>(&event)) {
     on_job_done(session, *done);
   } else if (auto* cancelled = std::get_if<JobsCancelled>(&event)) {
@@ -290,6 +294,7 @@ void Server::on_job_done(Session& session, JobDone& done) {
   PendingJob pending = std::move(it->second);
   jobs_.erase(it);
   job_by_request_.erase(pending.request_key);
+  inspection_deadlines_.erase(done.job);
   if (auto* run = std::get_if<RunOutcome>(&done.outcome);
       run != nullptr && run->needs_process && run->needs_process->movable && pending.resubmit) {
     return move_to_process(session, std::move(pending), *run->needs_process, run->execution_count);
@@ -435,6 +440,7 @@ void Server::close_when_flushed() {
   exit_timer_.close();
   pool_timer_.close();
   close_watchdog_.close();
+  inspect_watchdog_.close();
   sigterm_.close();
   sigint_.close();
 }

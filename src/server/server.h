@@ -96,6 +96,7 @@ class Server final : public SessionListener,
   void on_worker_response(Worker& worker, std::int64_t id, rpc::Json response) override;
   void on_worker_notification(Worker& worker, std::string_view method, std::string body) override;
   void on_worker_exit(Worker& worker, const WorkerExit& exit) override;
+  void on_worker_request(Worker& worker, rpc::Json id, std::string method, rpc::Json params) override;
 
  private:
   struct PendingJob {
@@ -133,6 +134,10 @@ class Server final : public SessionListener,
   void on_cell_interrupt(const rpc::Json& params, rpc::Reply reply);
   void on_cell_complete(const rpc::Json& params, rpc::Reply reply);
   void on_session_restart(const rpc::Json& params, rpc::Reply reply);
+  void on_session_variables(const rpc::Json& params, rpc::Reply reply);
+  void on_cell_inspect(const rpc::Json& params, rpc::Reply reply);
+  void submit_inspection(Session& session, InspectorJob job, JobId id, rpc::Reply reply);
+  void fail_overdue_inspections();
   void on_cancel_request(const rpc::Json& params);
   void on_exit(const rpc::Json& params);
   Result<Session*> open_session(const std::string& id);
@@ -182,6 +187,17 @@ class Server final : public SessionListener,
   bool workers_idle() const;
   void stop_workers(std::uint64_t grace_ms);
 
+  // client_requests.cpp: requests to the client (cell/input), ours and
+  // those of workers, and their answers.
+  using Answer = std::function<void(rpc::Response)>;
+  std::string ask_client(std::string_view method, rpc::Json params, Answer answer);
+  void cancel_client_request(const std::string& id);
+  void on_client_response(rpc::Response response);
+  void on_input_request(Session& session, const InputRequest& request);
+  void on_input_cancelled(Session& session, const InputCancelled& cancelled);
+  void cancel_worker_request(Worker& worker, const rpc::Json& worker_id);
+  void forget_worker_requests(Worker& worker);
+
   // placement.cpp: auto sessions that move to a process; session/restart.
   void move_to_process(Session& session, PendingJob cell, const NeedsProcess& needs, int execution_count);
   void forward_moved_job(RemoteSession& session, Job job);
@@ -207,6 +223,8 @@ class Server final : public SessionListener,
   UvHandle<uv_timer_t> exit_timer_;
   UvHandle<uv_timer_t> pool_timer_;
   UvHandle<uv_timer_t> close_watchdog_;  // abandons sessions that do not close in time
+  UvHandle<uv_timer_t> inspect_watchdog_;  // answers inspections a GIL-holding cell delays
+  std::map<JobId, std::uint64_t> inspection_deadlines_;  // job -> uv_now() deadline
   UvHandle<uv_signal_t> sigterm_;
   UvHandle<uv_signal_t> sigint_;
   std::unique_ptr<StdioTransport> transport_;
@@ -218,6 +236,13 @@ class Server final : public SessionListener,
   std::map<std::pair<std::uint64_t, std::int64_t>, std::unique_ptr<Forwarded>> forwarded_;  // (worker, its id)
   std::unordered_map<std::string, std::pair<std::uint64_t, std::int64_t>> forwarded_by_request_;
   bool workers_paused_ = false;
+  bool client_input_ = false;  // the client answers cell/input
+  std::uint64_t next_client_request_ = 1;
+  std::unordered_map<std::string, Answer> client_requests_;  // by our id
+  // Our id of each input request, by session serial and the session's input id.
+  std::map<std::pair<std::uint64_t, std::uint64_t>, std::string> input_requests_;
+  // Our id of each request a worker sent through us, by worker serial and its id (as JSON text).
+  std::map<std::pair<std::uint64_t, std::string>, std::string> worker_requests_;
   std::uint64_t next_auto_id_ = 1;
 
   std::mutex wake_mutex_;  // guards wakes_ and accepting_wakes_

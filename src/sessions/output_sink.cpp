@@ -62,7 +62,50 @@ CellRef OutputSink::cell() const {
   return cell_;
 }
 
-void OutputSink::set_closing() { closing_.store(true); }
+void OutputSink::set_closing() {
+  closing_.store(true);
+  std::lock_guard lock(input_mutex_);
+  input_answered_.notify_all();  // waiting input() calls end
+}
+
+py::InputReply OutputSink::read_input(std::string_view prompt, bool password, py::Waiter& waiter) {
+  std::uint64_t id = 0;
+  {
+    std::lock_guard lock(input_mutex_);
+    id = next_input_++;
+    inputs_[id].reset();
+  }
+  if (closing_.load() || !post(InputRequest{cell(), id, std::string(prompt), password})) {
+    std::lock_guard lock(input_mutex_);
+    inputs_.erase(id);
+    return {py::InputReply::Status::kClosed, {}};
+  }
+  std::stop_token stop = waiter.stop_token();
+  waiter.release_gil();
+  py::InputReply reply{py::InputReply::Status::kStopped, {}};
+  {
+    std::unique_lock lock(input_mutex_);
+    input_answered_.wait(lock, stop, [&] { return inputs_[id].has_value() || closing_.load(); });
+    if (inputs_[id]) {
+      reply = std::move(*inputs_[id]);
+    } else if (closing_.load()) {
+      reply.status = py::InputReply::Status::kClosed;
+    }
+    inputs_.erase(id);
+  }
+  waiter.reacquire_gil();
+  // Interrupted: the client's prompt is withdrawn.
+  if (reply.status == py::InputReply::Status::kStopped) post(InputCancelled{id});
+  return reply;
+}
+
+void OutputSink::answer_input(std::uint64_t id, py::InputReply reply) {
+  std::lock_guard lock(input_mutex_);
+  auto it = inputs_.find(id);
+  if (it == inputs_.end()) return;  // no longer waited for
+  it->second = std::move(reply);
+  input_answered_.notify_all();
+}
 
 py::IoStatus OutputSink::write(Stream stream, std::string_view utf8, py::Waiter& waiter) {
   if (closing_.load(std::memory_order_relaxed)) {

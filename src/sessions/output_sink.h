@@ -10,6 +10,7 @@
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
 #include <map>
 #include <mutex>
 #include <utility>
@@ -44,6 +45,9 @@ class OutputSink final : public py::SessionIo {
   py::IoStatus display(py::Display display, py::Waiter& waiter) override;
   py::IoStatus clear_output(bool wait, py::Waiter& waiter) override;
   void end_session(py::SessionEnd end) override;
+  py::InputReply read_input(std::string_view prompt, bool password, py::Waiter& waiter) override;
+  // The consumer's answer to InputRequest `id` (any thread).
+  void answer_input(std::uint64_t id, py::InputReply reply);
 
   // The cell that output belongs to from now on (session thread), and
   // its end: output of threads after it is late.
@@ -71,6 +75,11 @@ class OutputSink final : public py::SessionIo {
   // Where a write goes: the running cell's, or late to the cell that
   // started the writing thread.
   std::pair<CellRef, bool> destination() const;
+
+  std::mutex input_mutex_;  // guards inputs_, next_input_
+  std::condition_variable_any input_answered_;
+  std::map<std::uint64_t, std::optional<py::InputReply>> inputs_;  // waiting input() calls
+  std::uint64_t next_input_ = 1;
 
   mutable std::mutex mutex_;  // guards cell_, running_, origins_
   CellRef cell_;

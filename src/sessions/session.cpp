@@ -116,6 +116,51 @@ void Session::end_from_python(py::SessionEnd end) {
   sink_.post(SessionEnded{end, std::move(cancelled)});
 }
 
+bool Session::inspect(InspectorJob job) {
+  {
+    std::lock_guard lock(inspector_mutex_);
+    if (python_ == nullptr || inspector_stopping_) return false;
+    inspector_queue_.push_back(std::move(job));
+    if (!inspector_.joinable()) inspector_ = std::thread([this] { inspector_main(); });
+  }
+  inspector_wake_.notify_one();
+  return true;
+}
+
+void Session::inspector_main() {
+  std::unique_lock lock(inspector_mutex_);
+  for (;;) {
+    inspector_wake_.wait(lock, [&] { return inspector_stopping_ || !inspector_queue_.empty(); });
+    if (inspector_queue_.empty()) break;  // stopping
+    InspectorJob job = std::move(inspector_queue_.front());
+    inspector_queue_.pop_front();
+    py::PythonSession& py = *python_;
+    lock.unlock();
+    if (auto* v = std::get_if<VariablesJob>(&job)) {
+      sink_.post(JobDone{v->id, py.variables(v->offset, v->limit)});
+    } else if (auto* i = std::get_if<InspectJob>(&job)) {
+      sink_.post(JobDone{i->id, py.inspect(i->code, i->cursor)});
+    }
+    lock.lock();
+  }
+  python_->release_inspector();
+}
+
+void Session::stop_inspector() {
+  std::vector<JobId> dropped;
+  {
+    std::lock_guard lock(inspector_mutex_);
+    inspector_stopping_ = true;
+    for (const InspectorJob& j : inspector_queue_) std::visit([&](const auto& job) { dropped.push_back(job.id); }, j);
+    inspector_queue_.clear();
+  }
+  inspector_wake_.notify_one();
+  if (inspector_.joinable()) inspector_.join();
+  for (JobId id : dropped) sink_.post(JobDone{id, JobFailed{"the session is closing"}});
+  std::lock_guard lock(inspector_mutex_);
+  python_ = nullptr;
+}
+
 void Session::abandon() {
   abandoned_.store(true);
   sink_.set_closing();
@@ -165,6 +210,10 @@ void Session::main() {
   }
   if (options_.warm) py.warm_up();
   state_.store(SessionState::kIdle);
+  {
+    std::lock_guard lock(inspector_mutex_);
+    python_ = &py;
+  }
   sink_.post(SessionReady{});
 
   for (;;) {
@@ -187,6 +236,7 @@ void Session::main() {
   }
 
   state_.store(SessionState::kClosing);
+  stop_inspector();  // its thread state must go before the interpreter does
   sink_.set_closing();
   CloseOutcome closed = py.close(options_.close_grace);
   parked_.store(!closed.ended);

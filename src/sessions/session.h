@@ -62,6 +62,20 @@ struct ConfigureJob {
 };
 using Job = std::variant<RunJob, ResetJob, CompleteJob, ConfigureJob>;
 
+// Reads of the live namespace, answered by the session's inspector thread
+// while a cell may be running, never queued behind it.
+struct VariablesJob {
+  JobId id = 0;
+  std::size_t offset = 0;
+  std::size_t limit = 200;
+};
+struct InspectJob {
+  JobId id = 0;
+  std::string code;
+  std::optional<std::size_t> cursor;
+};
+using InspectorJob = std::variant<VariablesJob, InspectJob>;
+
 enum class SessionState { kStarting, kIdle, kBusy, kClosing, kClosed };
 
 struct SessionOptions {
@@ -91,6 +105,10 @@ class Session {
   // Queues a job. False when the session is closing (nothing queued).
   bool submit(Job job);
 
+  // Queues a read of the live namespace on the inspector thread (started
+  // on first use). False when the session is not ready or is closing.
+  bool inspect(InspectorJob job);
+
   // Removes queued cells: all of them, or the one with `job`. Returns the
   // ids removed; their requests are the caller's to answer.
   std::vector<JobId> cancel_queued(std::optional<JobId> job = std::nullopt);
@@ -105,6 +123,9 @@ class Session {
   // running one, and lets the thread end the interpreter. SessionClosed is
   // the last event; then the channel closes.
   std::vector<JobId> begin_close();
+
+  // The consumer's answer to an InputRequest event. Any thread.
+  void answer_input(std::uint64_t id, py::InputReply reply) { sink_.answer_input(id, std::move(reply)); }
 
   // Session code called os._exit/os.abort (through py::SessionIo): the
   // session closes itself and says so with SessionEnded. Any thread.
@@ -144,6 +165,8 @@ class Session {
   void run_job(py::PythonSession& python, Job& job);
   void fail_queued(const std::string& message);
   void fill_cell_tags(ErrorInfo& error) const;
+  void inspector_main();
+  void stop_inspector();
 
   SessionListener& listener_;
   const SessionOptions options_;
@@ -174,6 +197,15 @@ class Session {
   std::atomic<std::int64_t> cell_time_limit_ms_{0};  // 0: none
   std::thread thread_;
   std::future<void> main_thread_done_;  // kMain: main() has returned
+
+  // The inspector: a second thread in the interpreter (python_ is set
+  // while the interpreter is usable from it).
+  std::mutex inspector_mutex_;
+  std::condition_variable inspector_wake_;
+  std::deque<InspectorJob> inspector_queue_;
+  bool inspector_stopping_ = false;
+  py::PythonSession* python_ = nullptr;  // guarded by inspector_mutex_
+  std::thread inspector_;
 };
 
 }  // namespace subcell

@@ -46,6 +46,20 @@ struct DisplayOutput {
   bool update = false;     // replaces the outputs shown under display_id
 };
 
+// The cell called input(): the consumer asks the client and answers with
+// Session::answer_input(id, ...).
+struct InputRequest {
+  CellRef cell;
+  std::uint64_t id = 0;
+  std::string prompt;
+  bool password = false;
+};
+
+// The cell stopped waiting for input `id` (it was interrupted).
+struct InputCancelled {
+  std::uint64_t id = 0;
+};
+
 struct ClearOutput {
   CellRef cell;
   bool wait = false;  // clear when the cell's next output arrives
@@ -60,7 +74,7 @@ struct JobFailed {
 
 struct JobDone {
   JobId job = 0;
-  std::variant<RunOutcome, ResetOutcome, CompleteOutcome, JobFailed> outcome;
+  std::variant<RunOutcome, ResetOutcome, CompleteOutcome, VariablesOutcome, InspectOutcome, JobFailed> outcome;
 };
 
 struct SessionClosed {
@@ -80,8 +94,8 @@ struct JobsCancelled {
   std::string reason;
 };
 
-using SessionEvent = std::variant<SessionReady, CellStarted, StreamOutput, DisplayOutput, ClearOutput, JobDone,
-                                  JobsCancelled, SessionEnded, SessionClosed>;
+using SessionEvent = std::variant<SessionReady, CellStarted, StreamOutput, DisplayOutput, ClearOutput, InputRequest,
+                                  InputCancelled, JobDone, JobsCancelled, SessionEnded, SessionClosed>;
 
 // Output costs its bytes; consecutive writes of one cell to one stream
 // merge into one event (up to kMaxChunk), which is how output is coalesced.

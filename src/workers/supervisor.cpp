@@ -46,6 +46,7 @@ Result<Worker*> WorkerSupervisor::start(WorkerKind kind) {
   WorkerOptions o;
   o.binary = options_.binary;
   o.kind = kind;
+  o.capabilities = options_.client_capabilities;
   auto worker = Worker::spawn(loop_, o, kind == WorkerKind::kProcess ? options_.process_init : options_.interpreters_init,
                               listener_);
   if (!worker) {

@@ -36,6 +36,7 @@ struct SupervisorOptions {
   std::size_t process_pool_size = 1;  // process workers kept started and warm
   rpc::Json process_init = rpc::Json::object();       // their initializationOptions
   rpc::Json interpreters_init = rpc::Json::object();  // the interpreter host's
+  rpc::Json client_capabilities = rpc::Json::object();  // passed on to every worker
   std::size_t recycle_after_sessions = 500;  // 0: never
   std::size_t recycle_after_mb = 1024;       // 0: never
 };

@@ -57,6 +57,7 @@ Result<std::unique_ptr<Worker>> Worker::spawn(uv_loop_t* loop, const WorkerOptio
   worker->initialize_id_ = worker->request(
       "initialize", rpc::Json{{"processId", ::getpid()},
                               {"clientInfo", {{"name", "subcell-server"}}},
+                              {"capabilities", options.capabilities},
                               {"initializationOptions", std::move(initialization_options)}});
   return worker;
 }
@@ -157,6 +158,12 @@ void Worker::notify(std::string_view method, rpc::Json params) {
   transport_->send(rpc::dump(rpc::make_notification(method, std::move(params))));
 }
 
+void Worker::respond(const rpc::Json& id, Result<rpc::Json> result) {
+  if (exit_reported_ || connection_closed_) return;
+  transport_->send(rpc::dump(result ? rpc::make_result(id, std::move(result).value())
+                                    : rpc::make_error(id, result.error().code, result.error().message)));
+}
+
 void Worker::stop(std::uint64_t grace_ms) {
   if (exiting_ || exited_) return;
   // `exit` follows once `shutdown` is answered (its sessions are closed).
@@ -206,10 +213,8 @@ void Worker::on_frame(Frame frame) {
   }
   auto method = message.find("method");
   if (method != message.end() && method->is_string()) {
-    // A request from the worker: nothing asks the server anything yet.
-    if (message.contains("id")) {
-      transport_->send(rpc::dump(
-          rpc::make_error(message["id"], -32601, "Method not found: " + method->get<std::string>())));
+    if (message.contains("id")) {  // a request from the worker, for the server's client
+      listener_.on_worker_request(*this, message["id"], method->get<std::string>(), message.value("params", rpc::Json()));
       return;
     }
     listener_.on_worker_notification(*this, method->get<std::string>(), std::move(frame.body));

@@ -49,6 +49,8 @@ class WorkerListener {
   virtual ~WorkerListener() = default;
   // A response to request() `id`: the whole message ("result" or "error").
   virtual void on_worker_response(Worker& worker, std::int64_t id, rpc::Json response) = 0;
+  // A request from the worker (cell/input): answer it with Worker::respond.
+  virtual void on_worker_request(Worker& worker, rpc::Json id, std::string method, rpc::Json params) = 0;
   // A notification; `body` is its exact bytes, for passing on unchanged
   // (parse it only when its params matter: output is the hot path).
   virtual void on_worker_notification(Worker& worker, std::string_view method, std::string body) = 0;
@@ -59,6 +61,7 @@ class WorkerListener {
 
 struct WorkerOptions {
   std::string binary;  // the subcell executable (this one)
+  rpc::Json capabilities = rpc::Json::object();  // the client's, as the worker's client has them
   WorkerKind kind = WorkerKind::kProcess;
   std::vector<std::string> args;  // more command-line arguments for `subcell worker`
   std::size_t max_message_bytes = 256u << 20;
@@ -78,6 +81,8 @@ class Worker final : private StdioTransport::Handler {
   // returned here. Nothing is sent once the worker is gone (returns 0).
   std::int64_t request(std::string_view method, rpc::Json params);
   void notify(std::string_view method, rpc::Json params);
+  // Answers a request the worker sent (on_worker_request).
+  void respond(const rpc::Json& id, Result<rpc::Json> result);
   // The initialize response has arrived: the worker's Python is up.
   bool ready() const { return ready_; }
 

@@ -172,7 +172,8 @@ std::optional<Json> ServerProcess::pop_frame() {
 void ServerProcess::validate_incoming(const Json& message) {
   std::vector<std::string> errors;
   if (message.contains("method")) {
-    errors = schema_->check("message.notification", message);
+    // A request from the server (cell/input) or a notification.
+    errors = schema_->check(message.contains("id") ? "message.request" : "message.notification", message);
     auto more = schema_->check(definition_name(message["method"]) + ".params", message["params"]);
     errors.insert(errors.end(), more.begin(), more.end());
   } else {
