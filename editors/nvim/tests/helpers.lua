@@ -232,7 +232,7 @@ local typists = {}
 -- Types `answers` (strings, or false for <Esc>) into the prompts cells open
 -- (input(), getpass(), pdb), one per prompt, as a person at the keyboard
 -- would: each when its prompt is open on the command line. Returns the
--- prompts seen, in order ({prompt, password}).
+-- prompts seen, in order ({prompt, password, id}).
 ---@param answers (string|false)[]
 ---@return table[]
 function M.type_answers(answers)
@@ -245,7 +245,7 @@ function M.type_answers(answers)
       return
     end
     last = p
-    seen[#seen + 1] = { prompt = p.prompt, password = p.password }
+    seen[#seen + 1] = { prompt = p.prompt, password = p.password, id = p.id }
     local answer = table.remove(answers, 1)
     if answer == nil then
       return

@@ -54,7 +54,7 @@ t.test('auto with state: the error suggests :SubcellRestart process, which makes
   t.eq('error', run.state, 'state')
   t.eq('restartInProcess', run.error.suggestion and run.error.suggestion.action, 'suggestion')
   local row = t.row_of(buf, '^_testsinglephase.__name__')
-  t.contains(t.virt_text(buf, row), 'run :SubcellRestart process')
+  t.contains(t.virt_text(buf, row), '→ :SubcellRestart process runs this session in a process')
   local diags = t.diagnostics(buf)
   t.eq(t.row_of(buf, '^import _testsinglephase'), diags[1].lnum, 'diagnostic line')
   t.contains(diags[1].message, ':SubcellRestart process')

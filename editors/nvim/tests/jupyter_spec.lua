@@ -66,6 +66,9 @@ t.test('input() is answered on the command line and echoed after its prompt', fu
   local run = t.run_at(buf, 'input%(')
   t.eq('done', run.state, 'state: ' .. vim.inspect(run.error))
   t.eq('Name: ', seen[1] and seen[1].prompt, 'the prompt shown')
+  -- vim.lsp.rpc does not hand the request id to the handler; rpc.lua finds
+  -- it, so that $/cancelRequest can name the prompt to close.
+  t.truthy(seen[1].id ~= nil, 'the request id is known')
   local lines = output_lines(buf, t.row_of(buf, '^print'))
   t.eq({ '│ Name: Ada', '│ hello Ada' }, lines, 'output')
 end)
@@ -276,7 +279,7 @@ t.test(':SubcellVariables lists name, type, size and value, pages, and follows e
 end)
 
 t.test(':SubcellInspect shows the name under the cursor in a floating window', function()
-  local buf = t.scratch({ '# %%', 'def area(w, h=2):', '    "The area of a w by h rectangle."', '    return w * h', '# %%', 'area(3)' }, 'inspect.py')
+  local buf = t.scratch({ '# %%', 'def area(w, h=2):', '    "The area of a w by h rectangle."', '    return w * h', '# %%', 'area(3)' }, 'area.py')
   t.require_method('cell/inspect', { session = 'none', code = '' })
   t.run_at(buf, '^def area')
   t.cursor_to(buf, '^area%(3%)')

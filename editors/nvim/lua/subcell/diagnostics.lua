@@ -69,7 +69,7 @@ function M.for_run(run)
   end
   local out = {}
   local message = summary(err)
-  local hint = require('subcell.render').suggestion_hint(err)
+  local _, hint = require('subcell.render').suggestion_hint(err)
   local loc = err.location
   local row = M.buffer_row(run.buf, loc)
   if not row then

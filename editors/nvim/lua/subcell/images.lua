@@ -146,7 +146,9 @@ function M.describe(bundle, run, display_id)
       local w, h = M.size(data)
       local size = w and string.format(' %d×%d', w, h) or ''
       run.images = run.images or {}
-      table.insert(run.images, path)
+      if run.images[#run.images] ~= path then -- an updated display keeps its file
+        table.insert(run.images, path)
+      end
       return string.format('figure%s: %s', size, vim.fn.fnamemodify(path, ':~')), path
     end
   end

@@ -127,6 +127,10 @@ function M.choose(buf, path, callback)
     else
       local label = require('subcell.session').label(buf)
       vim.notify(string.format('subcell: %s now runs %s (a new session: variables are gone)', label, M.describe(info and info.python)))
+      local view = require('subcell.variables').current()
+      if view and view.target == buf then
+        require('subcell.variables').refresh()
+      end
     end
     if callback then
       callback(err, info)

@@ -120,14 +120,15 @@ function M.error_lines(err)
   return lines
 end
 
--- What the user can do about the error's suggestion, or nil.
+-- What the user can do about the error's suggestion, or nil: a line for
+-- the output, and a short form for the diagnostic.
 ---@param err table
----@return string|nil
+---@return string|nil, string|nil
 function M.suggestion_hint(err)
   local s = err.suggestion
   if type(s) == 'table' and s.action == 'restartInProcess' then
-    local mods = s.modules and #s.modules > 0 and (table.concat(s.modules, ', ') .. ' needs a process: ') or ''
-    return mods .. 'run :SubcellRestart process (the variables are lost)'
+    return '→ :SubcellRestart process runs this session in a process of its own (its variables are lost)',
+      'run :SubcellRestart process'
   end
   return nil
 end

@@ -65,12 +65,17 @@ local function finish(run, err, result)
     run.error = result.error
     run.state = result.error and 'error' or 'done'
     if run.value then
-      local text = require('subcell.images').describe(run.value, run)
-      run.value_text = text
+      run.value_text = require('subcell.images').describe(run.value, run)
     end
   end
   require('subcell.input').finished(run)
   render.draw(run)
+  if run.images then
+    local row = render.anchor_row(run)
+    if row then
+      require('subcell.images').render(run, row)
+    end
+  end
   require('subcell.diagnostics').refresh(run.buf)
   for _, fn in ipairs(finish_listeners) do
     pcall(fn, run)
@@ -165,8 +170,9 @@ local handlers = {
       return update_display(nb, run, p)
     end
     pending_clear(run)
+    local before = run.images and #run.images or 0
     run.term:block(bundle_text(run, p.data, p.displayId) or '', 'display', p.displayId)
-    if run.images then
+    if run.images and #run.images > before then
       vim.schedule(function()
         local row = render.anchor_row(run)
         if row then

@@ -14,12 +14,12 @@ local status = 'stopped'
 local waiters = {} -- callbacks waiting for `ready`
 local info = nil -- the initialize result
 local deaths = {} -- hrtime of recent unexpected exits
-local listeners = { notification = {}, exit = {}, ready = {} }
+local listeners = { notification = {}, exit = {} }
 local request_handlers = {} -- method -> fn(params, id): result, err
 local last_exit = nil
 local generation = 0 -- bumped per process started (0.10+ does not expose the pid)
 
----@param event 'notification'|'exit'|'ready'
+---@param event 'notification'|'exit'
 ---@param fn function
 function M.on(event, fn)
   table.insert(listeners[event], fn)
@@ -173,7 +173,6 @@ local function start()
     info = result
     new.notify('initialized', vim.empty_dict())
     status = 'ready'
-    emit('ready', result)
     flush(nil)
   end)
 end

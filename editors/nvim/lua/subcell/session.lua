@@ -338,6 +338,12 @@ local function on_crashed(p)
     p.message or ''
   )
   local tail = last_lines(p.stderr, 6)
+  -- faulthandler's dump starts with the line that says what happened.
+  local fatal = (p.stderr or ''):match('(Fatal Python error:[^\n]*)')
+  if fatal and not vim.tbl_contains(tail, fatal) then
+    table.insert(tail, 1, fatal)
+    table.insert(tail, 2, '…')
+  end
   if #tail > 0 then
     msg = msg .. '\nIts last stderr lines:\n  ' .. table.concat(tail, '\n  ')
   end

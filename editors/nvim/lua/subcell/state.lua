@@ -34,7 +34,6 @@ local M = {}
 ---@field isolation string|nil   mode chosen with :SubcellRestart, for the sessions opened next
 ---@field python string|nil      Python chosen with :SubcellPython, for the sessions opened next
 ---@field info table|nil         where the session runs: {isolation, pid, python}
----@field displays table<string, boolean> display ids shown in this buffer
 
 ---@type table<string, subcell.Run>
 M.runs = {}
