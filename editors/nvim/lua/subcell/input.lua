@@ -134,9 +134,9 @@ function M.answer(params, id)
   local p = { id = id, session = params.session, cell = params.cell, run = run, prompt = shown, password = params.password == true }
   table.insert(pending, p)
   local async = not p.password and yieldable() and not stock_ui_input()
+  p.async = async
   if run then
     run.input = p
-    p.async = async
     require('subcell.render').draw(run)
   end
   local text

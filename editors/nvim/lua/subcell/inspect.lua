@@ -92,6 +92,7 @@ function M.show(r)
   local lines = M.lines(r)
   local buf, win = vim.lsp.util.open_floating_preview(lines, nil, {
     focus_id = 'subcell-inspect',
+    border = 'rounded',
     max_width = math.min(100, math.floor(vim.o.columns * 0.8)),
     max_height = math.min(30, math.floor(vim.o.lines * 0.6)),
   })

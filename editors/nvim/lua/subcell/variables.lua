@@ -77,7 +77,9 @@ function M.lines(view)
   add(keys, 'NonText')
   if view.err then
     add(view.err, 'ErrorMsg')
-    return lines, hl
+    if not r then
+      return lines, hl
+    end
   end
   if not r then
     return lines, hl
@@ -142,7 +144,9 @@ function M.refresh()
       return
     end
     view.loading = false
-    if err then
+    if err and err.code == -32015 then -- SessionBusy: the cell is in one long C call
+      view.err = 'not updated: ' .. err.message .. ' (it updates when the cell ends; r retries)'
+    elseif err then
       view.result, view.err = nil, 'session/variables failed: ' .. err.message
     else
       view.result, view.err = result, nil
@@ -172,7 +176,7 @@ end
 -- The variable name on the cursor's row of the window, or nil.
 local function name_at_cursor()
   local r = current and current.result
-  local row = api.nvim_win_get_cursor(0)[1] - 3 -- below the header, the keys and the column titles
+  local row = api.nvim_win_get_cursor(0)[1] - 3 - (current.err and 1 or 0) -- below the header, the keys, a message, the column titles
   local v = r and r.variables and r.variables[row]
   return v and v.name
 end
