@@ -85,6 +85,21 @@ t.test('clear() empties the output; a block that left the scrollback is not repl
   t.eq({ 'fresh' }, (tm:all()), 'writes go on after a clear')
 end)
 
+t.test(':SubcellSessions lines: mode, pid, Python, child interpreters under their parent', function()
+  local lines = require('subcell').format_sessions({
+    { session = 's1', name = 'a.py', state = 'idle', cellsRun = 2, queuedCells = 0, isolation = 'process', pid = 4711,
+      python = { version = '3.11.2', executable = '/usr/bin/python3' } },
+    { session = 's3', state = 'idle', cellsRun = 0, queuedCells = 0, isolation = 'interpreter', pid = 42, parent = 's2' },
+    { session = 's2', name = 'b.py', state = 'busy', cellsRun = 1, queuedCells = 1, isolation = 'interpreter', pid = 42 },
+  })
+  t.eq(3, #lines, 'lines')
+  t.contains(lines[1], 's1  a.py')
+  t.contains(lines[1], 'process     pid 4711')
+  t.contains(lines[1], 'Python 3.11.2 /usr/bin/python3')
+  t.contains(lines[2], 's2  b.py')
+  t.eq('  s3', lines[3]:sub(1, 4), 'the child, indented under its parent')
+end)
+
 t.test('truncate counts characters, not bytes', function()
   t.eq({ 'héé', 2 }, { output.truncate('héééé', 3) }, 'cut')
   t.eq({ 'abc', 0 }, { output.truncate('abc', 3) }, 'fits')

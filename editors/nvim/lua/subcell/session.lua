@@ -117,7 +117,8 @@ local function open(buf, nb, done)
     server.request('session/open', params, function(err, result)
       -- A Python taken from the environment Neovim runs in is a guess: when
       -- the server cannot run it, say so once and use its default instead.
-      if err and python and source:sub(1, 1) == '$' and err.code == rpc.INVALID_PARAMS then
+      local about_python = err and err.code == rpc.INVALID_PARAMS and (err.message or ''):find('python', 1, true)
+      if about_python and python and source:sub(1, 1) == '$' then
         warn_once(string.format('%s=%s cannot run sessions (%s); using the server\'s Python', source:sub(2), python, err.message))
         params.python = nil
         return server.request('session/open', params, function(err2, result2)
