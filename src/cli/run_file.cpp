@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -180,8 +181,10 @@ Status Run::start_server() {
   // Signals: Ctrl+C is ours to forward (CtrlC); a server gone shows up
   // as an error from the connection, not as SIGPIPE.
   ::signal(SIGPIPE, SIG_IGN);
-  // One run, one session: nothing to keep warm.
-  auto started = ServerConnection::start(options_.server_binary,
+  // One run, one session: nothing to keep warm. SUBCELL_RUN_SERVER puts
+  // another program in between (the tests' schema-checking proxy).
+  const char* server = std::getenv("SUBCELL_RUN_SERVER");
+  auto started = ServerConnection::start(server && *server ? server : options_.server_binary,
                                          {"serve", "--pool-size", "0", "--process-pool-size", "0"});
   if (!started) return started.error();
   server_ = std::move(started).value();

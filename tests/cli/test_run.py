@@ -597,5 +597,28 @@ class Python(Case):
         self.assertNotIn("hello from cell 1", r.stdout)
 
 
+class Protocol(Case):
+    """Every message between subcell run and the server, both ways, matches
+    protocol/subcell.schema.json (a proxy in between checks them)."""
+
+    def test_every_message_matches_the_schema(self):
+        log = self.path("schema.log")
+        env = dict(os.environ, SUBCELL_RUN_SERVER=os.path.join(HERE, "schema_proxy.py"), SUBCELL_SCHEMA_LOG=log)
+        runs = [
+            ["--allow-errors", "-o", "out.ipynb", "-p", "greeting=x", "--timeout", "30", "notebook.ipynb"],
+            ["--allow-errors", "cells.py"],
+            ["--allow-errors", "--isolation", "process", os.path.join(REPO, "examples", "tour.py")],
+        ]
+        if features()["input"] is None:  # the server asks cell/input: answer some
+            runs.append([self.write("ask.py", "print(input('? '))\nimport getpass\ngetpass.getpass()\ninput()\n")])
+        for args in runs:
+            r = subprocess.run([BINARY, "run", "--color=never", *args], cwd=self.dir, input="a\nb\n",
+                               capture_output=True, text=True, timeout=60, env=env)
+            self.assertIn(r.returncode, (0, 1), r.stderr)
+            self.assertIn("── cell 1", r.stdout)
+        problems = open(log).read() if os.path.exists(log) else ""
+        self.assertEqual(problems, "")
+
+
 if __name__ == "__main__":
     unittest.main()
