@@ -9,6 +9,8 @@
 #   <tools>/cs/node_modules/.bin/code-server   code-server 4.100.3 (VS Code 1.100.3, the newest 4.x for node 20)
 #   <tools>/pw/node_modules/playwright-core    the browser driver only (no browser download)
 #   /usr/bin/chromium                          Debian's Chromium (apt)
+#   /usr/bin/python3 with numpy, pandas, matplotlib (apt: the step that runs a
+#   notebook on another Python than the server's)
 #
 # Why not a plain `npm install code-server`: its postinstall refuses to run as
 # root unless npm_config_unsafe_perm=true, and then fails in @vscode/ripgrep's
@@ -26,7 +28,8 @@ PLAYWRIGHT_VERSION=1.65.1
 KEY="cs${CODE_SERVER_VERSION}-pw${PLAYWRIGHT_VERSION}"
 CACHE=${SUBCELL_E2E_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/subcell-vscode-e2e}
 TOOLS="$CACHE/tools-$KEY"
-APT_PACKAGES=(chromium ripgrep fonts-dejavu-core build-essential python3 pkg-config libsecret-1-dev libkrb5-dev)
+APT_PACKAGES=(chromium ripgrep fonts-dejavu-core build-essential python3 pkg-config libsecret-1-dev libkrb5-dev
+  python3-numpy python3-pandas python3-matplotlib)
 
 log() { echo "install-tools: $*" >&2; }
 

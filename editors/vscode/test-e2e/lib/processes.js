@@ -31,4 +31,17 @@ function killServer(binary) {
   return pids[0];
 }
 
-module.exports = { pidsOf, killServer };
+/** argv and parent pid of a running process, or undefined when it is gone. */
+function processOf(pid) {
+  try {
+    const argv = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    // /proc/PID/stat: "pid (comm) state ppid ...": comm may hold spaces, so read after its ')'.
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    return { argv, ppid };
+  } catch {
+    return undefined;
+  }
+}
+
+module.exports = { pidsOf, killServer, processOf };

@@ -267,6 +267,43 @@ class Workbench {
     await this.command('Notifications: Clear All Notifications');
   }
 
+  /** The visible notebook's cells, as locators. */
+  notebookCells() {
+    return this.page.locator('.notebook-editor:visible .monaco-list-row');
+  }
+
+  /** Runs the notebook cell `index` with its execute button. */
+  async runNotebookCell(index) {
+    const cell = this.notebookCells().nth(index);
+    await cell.hover();
+    await cell.locator('a.codicon-notebook-execute').click();
+  }
+
+  /** Opens a notebook and waits for its subcell kernel. */
+  async openNotebook(name) {
+    await this.openFile(name);
+    await this.page.locator('.kernel-label', { hasText: 'subcell' }).first().waitFor();
+  }
+
+  /** Moves the mouse over column `column` (0-based) of the line whose code is `code`. */
+  async hoverAt(suffix, code, column) {
+    const box = await this.editor(suffix).evaluate((root, code) => {
+      const line = [...root.querySelectorAll('.view-lines .view-line')].find((l) => l.textContent.replace(/\u00a0/g, ' ').trim() === code);
+      const text = line?.firstElementChild;
+      if (!text) return undefined;
+      const rect = text.getBoundingClientRect();
+      return { left: rect.left, top: rect.top, height: rect.height, charWidth: rect.width / text.textContent.length };
+    }, code);
+    if (!box) throw new Error(`no visible line "${code}" in ${suffix}`);
+    await this.page.mouse.move(box.left + box.charWidth * (column + 0.5), box.top + box.height / 2);
+  }
+
+  /** The text of the hover widget on screen ('' when none). */
+  async hoverText() {
+    const hover = this.page.locator('.monaco-hover:not(.hidden)').first();
+    return (await hover.isVisible().catch(() => false)) ? hover.innerText() : '';
+  }
+
   /** The rows of the Problems panel, as text (message, source, [Ln N, Col M]). */
   async problems() {
     return this.page.locator('.markers-panel .monaco-list-row').evaluateAll((rows) => rows.map((r) => r.getAttribute('aria-label') || r.textContent));
@@ -281,6 +318,17 @@ class Workbench {
       if (text) texts.push(text);
     }
     return texts;
+  }
+
+  /** The pictures in notebook output frames and webview panels: their natural sizes and the start of their source. */
+  async webviewImages() {
+    const images = [];
+    for (const frame of this.page.frames()) {
+      if (!/\/webview\/browser\/pre\/fake\.html/.test(frame.url())) continue;
+      const found = await frame.evaluate(() => [...document.querySelectorAll('img')].map((img) => ({ width: img.naturalWidth, height: img.naturalHeight, src: img.src.slice(0, 30) }))).catch(() => []);
+      images.push(...found);
+    }
+    return images;
   }
 
   /** Waits until some notebook output frame shows text matching `pattern`; returns that text. */
