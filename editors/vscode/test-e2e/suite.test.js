@@ -382,7 +382,7 @@ step('a chained error shows the whole chain; a picture and an HTML table render 
   await wb.command('View: Close All Editors');
 });
 
-step('hover and Variables answer while a cell sleeps; a figure in a # %% file shows as "▸ figure 64×32" and in the full output view', async () => {
+step('hover and Variables answer while a cell sleeps; a figure in a # %% file shows as "▸ figure 64×32", in the full output view and in the Interactive Window', async () => {
   await wb.openFile('names.py');
   await wb.runLens('names.py', '# %% setup', 'Run Cell', 'items = list(range(1000))', /^✓/);
   await wb.clickLens('names.py', '# %% long', 'Run Cell');
@@ -408,6 +408,14 @@ step('hover and Variables answer while a cell sleeps; a figure in a # %% file sh
   await wb.command('subcell: Show Full Output of Cell');
   await wb.page.locator('.tab', { hasText: 'names.py · picture · output' }).first().waitFor();
   await until('the picture in the full output view', () => wb.webviewImages(), (all) => all.some((i) => i.width === 64 && i.height === 32), 20_000);
+  await wb.command('View: Close All Editors');
+
+  // The Interactive Window shows it too.
+  await wb.openFile('names.py');
+  await wb.clickLine('names.py', 'display(Picture())');
+  await wb.command('subcell: Run Cell in Interactive Window');
+  await wb.page.locator('.tab', { hasText: 'subcell: names.py' }).first().waitFor();
+  await until('the picture in the Interactive Window', () => wb.webviewImages(), (all) => all.some((i) => i.width === 64 && i.height === 32), 20_000);
   await wb.command('View: Close All Editors');
 });
 

@@ -25,8 +25,10 @@ export interface Activated {
   close(): Promise<void>;
 }
 
-export function activateExtension(settings: Record<string, unknown> = {}): Activated {
+/** `prepare` may change the stand-in before the extension activates (e.g. install another extension). */
+export function activateExtension(settings: Record<string, unknown> = {}, prepare?: (fake: ReturnType<typeof createFake>) => void): Activated {
   const fake = createFake({ serverPath: binary, serverArgs: ['--log-level', 'warning'], ...settings });
+  prepare?.(fake);
   const restore = installFake(fake.fake);
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const extension = require('../src/extension');

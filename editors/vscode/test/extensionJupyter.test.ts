@@ -103,3 +103,13 @@ test('hover, completions and Variables come from the session, also while a cell 
   const completions = await ext.fake.providers.completions[0].provideCompletionItems(editor.document, new Position(7, 7));
   assert.ok(completions.some((c) => c.label === 'dumps' && c.insertText === 'json.dumps'), JSON.stringify(completions.map((c) => c.label)));
 });
+
+test('hover and completions in a notebook cell use the notebook session', async () => {
+  const notebook = ext.openNotebook('/tmp/cells.ipynb', ['import json\nscores = {"ada": 3}', 'json.dumps(scores)\nsco']);
+  await ext.runCells(notebook, [notebook.cells[0]]);
+  const document = notebook.cells[1].document;
+  const hover = await ext.fake.providers.hovers[0].provideHover(document, new Position(0, 14));
+  assert.match(hover!.contents.value, /```python\nscores: dict\n```/);
+  const completions = await ext.fake.providers.completions[0].provideCompletionItems(document, new Position(1, 3));
+  assert.ok(completions.some((c) => c.label === 'scores' && c.range!.start.character === 0 && c.range!.end.character === 3), JSON.stringify(completions.map((c) => c.label)));
+});

@@ -470,7 +470,7 @@ export function createFake(settings: Record<string, unknown>) {
     NotebookCellStatusBarAlignment: { Left: 1, Right: 2 },
     StatusBarAlignment: { Left: 1, Right: 2 },
     CancellationTokenSource,
-    extensions: { getExtension: () => undefined },
+    extensions: { getExtension: (_id: string): unknown => undefined },
     NotebookCellOutput,
     NotebookCellOutputItem,
     NotebookCellData,
@@ -564,7 +564,7 @@ export function createFake(settings: Record<string, unknown>) {
     },
   };
 
-  return { fake, commands, contexts, messages, diagnostics, codeLensProviders, controllers, events, window, workspace, log, calls, providers, treeViews, statusItems, panels, user };
+  return { fake, settings, commands, contexts, messages, diagnostics, codeLensProviders, controllers, events, window, workspace, log, calls, providers, treeViews, statusItems, panels, user };
 }
 
 // As VS Code's: one execution per cell at a time; outputs are found by id.

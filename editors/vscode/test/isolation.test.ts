@@ -7,8 +7,8 @@ import * as assert from 'node:assert/strict';
 import { DocumentSession, SessionEvent } from '../src/core/documentSession';
 import { fullOutput, inlineSummary } from '../src/core/outputShaping';
 import { PlacementDefaults, SessionPlacement } from '../src/core/sessionPlacement';
-import { describeChange, describeCrash, placementLabel } from '../src/core/sessionReport';
-import { supervisor } from './helpers';
+import { describeChange, describeCrash, describeUncleanClose, placementLabel } from '../src/core/sessionReport';
+import { supervisor, until } from './helpers';
 
 function session(placement: PlacementDefaults) {
   const sup = supervisor();
@@ -97,4 +97,17 @@ test('a memory limit is sent only where the server takes one: not to interpreter
   auto.chooseIsolation('interpreter');
   auto.choosePython('/opt/py/bin/python');
   assert.deepEqual(auto.openParams({}), { isolation: 'interpreter', limits: { cellTimeoutSeconds: 60 }, python: '/opt/py/bin/python' });
+});
+
+test('closing a session stuck in C says it was abandoned', async (t) => {
+  const sup = supervisor({ args: ['--log-level', 'off', '--close-grace-ms', '200'] });
+  t.after(() => sup.dispose());
+  const doc = new DocumentSession({ supervisor: sup, name: 'stuck.py' });
+  const events: SessionEvent[] = [];
+  doc.onSessionEvent((e) => events.push(e));
+  const { runs } = doc.run([{ code: 'import re\nprint("matching", flush=True)\nre.match(r"(a+)+$", "a" * 40 + "b")' }]);
+  await until(runs[0], (r) => r.output.text().includes('matching'));
+  await doc.close();
+  assert.deepEqual(events.filter((e) => e.kind === 'unclean-close'), [{ kind: 'unclean-close', how: 'abandoned' }]);
+  assert.equal(describeUncleanClose('stuck.py', 'abandoned'), 'subcell: the session of stuck.py did not end cleanly: a cell stuck in C would not stop in time, so its interpreter was abandoned (its output goes to the server log).');
 });

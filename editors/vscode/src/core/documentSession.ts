@@ -12,7 +12,7 @@
 
 import { Cell } from './cells';
 import { CellRun, CodeRegion, nextCellId } from './cellRun';
-import { CellId, ChangedParams, CrashedParams, Isolation, MimeBundle, OpenResult, ResetResult } from './protocol';
+import { CellId, ChangedParams, CloseResult, CrashedParams, Isolation, MimeBundle, OpenResult, ResetResult } from './protocol';
 import { fail, Failure, ok, Result } from './result';
 import { RunHistory } from './runHistory';
 import { PlacementDefaults, SessionPlacement } from './sessionPlacement';
@@ -63,7 +63,9 @@ export type SessionEvent =
   /** `update_display`: every output shown with `displayId` shows `data` now. */
   | { kind: 'display'; displayId: string; data: MimeBundle }
   /** The session ended (closed, crashed, lost with the server). */
-  | { kind: 'ended' };
+  | { kind: 'ended' }
+  /** Closing it did not end it cleanly: `session/close` said parked, abandoned or killed. */
+  | { kind: 'unclean-close'; how: CloseResult['interpreter'] };
 
 interface Batch {
   stopped: boolean;
@@ -258,8 +260,9 @@ export class DocumentSession {
     const opened = this.opened;
     this.opened = undefined;
     if (this.options.supervisor.isLive(opened)) {
-      await this.options.supervisor.closeSession(opened!);
+      const closed = await this.options.supervisor.closeSession(opened!);
       this.emit({ kind: 'ended' });
+      if (closed.ok && closed.value.interpreter !== 'ended') this.emit({ kind: 'unclean-close', how: closed.value.interpreter });
     }
   }
 

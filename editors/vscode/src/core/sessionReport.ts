@@ -14,6 +14,17 @@ export function crashLogLines(name: string, crash: CrashedParams): string[] {
   return [describeCrash(name, crash), ...(tail ? tail.split('\n').map((line) => `  ${line}`) : [])];
 }
 
+const uncleanCloses: Record<string, string> = {
+  parked: 'a thread it started would not stop, so its interpreter is kept, unreachable, until the server exits',
+  abandoned: 'a cell stuck in C would not stop in time, so its interpreter was abandoned (its output goes to the server log)',
+  killed: 'a cell would not stop in time, so its worker process was killed',
+};
+
+/** A session that did not end cleanly when closed (`session/close`'s `interpreter`). */
+export function describeUncleanClose(name: string, how: string): string {
+  return `subcell: the session of ${name} did not end cleanly: ${uncleanCloses[how] ?? how}.`;
+}
+
 /** "subcell: plots.ipynb moved to a process because it imports numpy" */
 export function describeChange(name: string, change: ChangedParams): string {
   const modules = change.modules ?? [];

@@ -2,12 +2,13 @@
 // crashed (its cause; the worker's last stderr lines go to the log), an
 // information message when the server moved it to a process ("plots.ipynb
 // moved to a process because it imports numpy"), and, when a cell failed
-// with a `restartInProcess` suggestion, the suggestion with its button.
+// with a `restartInProcess` suggestion, the suggestion with its button. A
+// session that did not close cleanly (abandoned, killed) is logged.
 
 import * as vscode from 'vscode';
 import { CellRun } from '../core/cellRun';
 import { SessionEvent } from '../core/documentSession';
-import { crashLogLines, describeChange, describeCrash, describeSuggestion } from '../core/sessionReport';
+import { crashLogLines, describeChange, describeCrash, describeSuggestion, describeUncleanClose } from '../core/sessionReport';
 import { SessionRegistry } from '../core/sessionRegistry';
 import { restartInProcessCommand } from './sessionCommands';
 
@@ -34,6 +35,8 @@ export class SessionNotices {
     if (event.kind === 'crashed') {
       for (const line of crashLogLines(this.name(key), event.crash)) this.log(line);
       void vscode.window.showWarningMessage(describeCrash(this.name(key), event.crash), 'Show Log').then((choice) => choice && this.showLog());
+    } else if (event.kind === 'unclean-close') {
+      this.log(describeUncleanClose(this.name(key), event.how));
     } else if (event.kind === 'changed') {
       const message = describeChange(this.name(key), event.change);
       this.log(`${message} (${event.change.reason}; pid ${event.change.pid})`);
