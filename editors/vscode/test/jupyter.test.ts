@@ -10,7 +10,7 @@ import { DocumentSession } from '../src/core/documentSession';
 import { hoverText } from '../src/core/codeQuery';
 import { errorLines } from '../src/core/errorText';
 import { fullOutput, inlineSummary } from '../src/core/outputShaping';
-import { InputParams } from '../src/core/protocol';
+import { ErrorCode, InputParams } from '../src/core/protocol';
 import { variableLine, VariablePages } from '../src/core/variablePages';
 import { supervisor, until } from './helpers';
 
@@ -138,4 +138,18 @@ test('variables come a page at a time; cell/inspect answers while a cell runs', 
   assert.match(text.docstring!, /Serialize ``obj`` to a JSON formatted ``str``/);
   assert.equal(running.runs[0].state, 'running', 'answered while the cell still runs');
   await running.done;
+});
+
+test('a cell in one long C call: variables answer SessionBusy after 2 s, and the rows loaded before stay', async (t) => {
+  const { sup, doc } = session({ args: ['--log-level', 'off', '--close-grace-ms', '200'] });
+  t.after(() => sup.dispose());
+  await doc.run([{ code: 'answer = 42' }]).done;
+  const pages = new VariablePages((offset, limit) => sup.variables(doc.live!, offset, limit));
+  assert.ok((await pages.reload()).ok);
+  const stuck = doc.run([{ code: 'import re\nprint("matching", flush=True)\nre.match(r"(a+)+$", "a" * 40 + "b")' }]);
+  await until(stuck.runs[0], (r) => r.output.text().includes('matching'));
+  const busy = await pages.reload();
+  assert.ok(!busy.ok && busy.failure.code === ErrorCode.SessionBusy, JSON.stringify(busy));
+  assert.deepEqual(pages.variables.map((v) => v.name), ['answer']);
+  await doc.close(); // abandons the stuck interpreter
 });

@@ -297,4 +297,6 @@ export const ErrorCode = {
   SessionStartFailed: -32012,
   SessionCrashed: -32013,
   ChannelClosed: -32014,
+  /** `session/variables` or `cell/inspect` not answered within 2 s: the cell holds the interpreter in a long C call. */
+  SessionBusy: -32015,
 } as const;

@@ -32,6 +32,7 @@ export class NotebookKernels implements vscode.Disposable {
   /** Interactive Window notebook → the `# %%` file it runs for. */
   private readonly sourceFiles = new Map<string, vscode.Uri>();
   private readonly selected = new Set<string>();
+  private readonly selectionListeners: Array<() => void> = [];
   /** Notebook → the end of its subscription to display updates. */
   private readonly followed = new Map<string, () => void>();
   private readonly subscriptions: vscode.Disposable[] = [];
@@ -50,6 +51,11 @@ export class NotebookKernels implements vscode.Disposable {
 
   isSelectedFor(notebook: vscode.NotebookDocument): boolean {
     return this.selected.has(notebook.uri.toString());
+  }
+
+  /** Called when a notebook selects or leaves a subcell controller. */
+  onSelectionChange(listener: () => void): void {
+    this.selectionListeners.push(listener);
   }
 
   sessionFor(notebook: vscode.NotebookDocument): DocumentSession {
@@ -98,6 +104,7 @@ export class NotebookKernels implements vscode.Disposable {
     controller.onDidChangeSelectedNotebooks(({ notebook, selected }) => {
       if (selected) this.selected.add(notebook.uri.toString());
       else this.selected.delete(notebook.uri.toString());
+      for (const listener of this.selectionListeners) listener();
     });
     return controller;
   }

@@ -1,4 +1,4 @@
-// A status bar item for the active `# %%` file or notebook: the Python its
+// A status bar item for the active `# %%` file or subcell notebook: the Python its
 // session runs on and where ("subcell: 3.11 · process"), or "subcell" before
 // it has a session. Clicking it picks another Python (pythonPicker.ts).
 
@@ -28,6 +28,7 @@ export class SessionStatusBar implements vscode.Disposable {
       }),
     ];
     registry.onSessionEvent(() => this.update());
+    kernels.onSelectionChange(() => this.update());
     this.update();
   }
 
@@ -59,6 +60,8 @@ export class SessionStatusBar implements vscode.Disposable {
     }
     if (!notebook) return undefined;
     const key = this.kernels.sessionKeyFor(notebook);
+    // A notebook shown with another kernel has no subcell session to speak of.
+    if (!this.kernels.isSelectedFor(notebook) && !this.registry.get(key)) return undefined;
     return { key, name: this.registry.identity(key)?.name ?? notebook.uri.path.split('/').pop()!, uri: notebook.uri };
   }
 }

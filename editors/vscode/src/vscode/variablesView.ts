@@ -7,8 +7,8 @@
 
 import * as vscode from 'vscode';
 import { DocumentSession } from '../core/documentSession';
-import { Variable, VariablesResult } from '../core/protocol';
-import { fail } from '../core/result';
+import { ErrorCode, Variable, VariablesResult } from '../core/protocol';
+import { fail, Failure } from '../core/result';
 import { SessionRegistry } from '../core/sessionRegistry';
 import { shortType, sizeText, variableLine, VariablePages } from '../core/variablePages';
 import { NotebookKernels } from './notebookKernels';
@@ -68,7 +68,7 @@ export class VariablesView implements vscode.TreeDataProvider<Node>, vscode.Disp
     const loaded = await shownNow.pages.reload();
     if (this.shown !== shownNow) return; // another document became active meanwhile
     this.view.description = target.name;
-    this.view.message = loaded.ok ? (shownNow.pages.total === 0 ? `${target.name}: no variables.` : undefined) : `${target.name}: ${loaded.failure.message}`;
+    this.view.message = loaded.ok ? (shownNow.pages.total === 0 ? `${target.name}: no variables.` : undefined) : failureMessage(target.name, loaded.failure);
     this.changes.fire();
   }
 
@@ -117,4 +117,10 @@ export class VariablesView implements vscode.TreeDataProvider<Node>, vscode.Disp
     await this.shown.pages.more();
     this.changes.fire();
   }
+}
+
+// A cell in one long C call holds the interpreter: the rows shown stay, from before.
+function failureMessage(name: string, failure: Failure): string {
+  if (failure.code === ErrorCode.SessionBusy) return `${name} is busy in a long C call: these are its variables from before.`;
+  return `${name}: ${failure.message}`;
 }
