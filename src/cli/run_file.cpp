@@ -8,21 +8,18 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
-#include <map>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
 
 #include "cli/cell_parser.h"
 #include "cli/ctrl_c.h"
-#include "cli/figures.h"
-#include "cli/jupyter_outputs.h"
 #include "cli/notebook.h"
 #include "cli/parameters.h"
 #include "cli/printer.h"
+#include "cli/run_output.h"
 #include "cli/server_connection.h"
 #include "cli/terminal_input.h"
-#include "cli/tracebacks.h"
 #include "version.h"
 
 namespace subcell {
@@ -44,11 +41,6 @@ std::string basename_of(const std::string& path) {
 }
 
 bool blank(std::string_view code) { return code.find_first_not_of(" \t\r\n") == std::string_view::npos; }
-
-std::string plain_text(const Json& bundle) {
-  const auto text = bundle.find("text/plain");
-  return text != bundle.end() && text->is_string() ? text->get<std::string>() : std::string();
-}
 
 // The cells of a `# %%` file: markdown and empty cells are not run.
 Result<std::vector<RunCell>> read_percent_file(const std::string& path) {
@@ -76,7 +68,7 @@ Result<std::vector<RunCell>> read_percent_file(const std::string& path) {
 class Run {
  public:
   explicit Run(const RunFileOptions& options)
-      : options_(options), file_(basename_of(options.path)), printer_(options.color), figures_(options.path) {}
+      : options_(options), file_(basename_of(options.path)), printer_(options.color) {}
 
   int run();
 
@@ -92,24 +84,17 @@ class Run {
   // server sends meanwhile (output, displays, input requests) and Ctrl+C.
   Result<Json> call(std::string_view method, const Json& params);
   void on_message(const Json& message);
-  void on_display(const Json& params);
   void on_input_request(const Json& id, const Json& params);
   void answer_input(TerminalInput::Read read, const std::string& line);
   void on_ctrl_c();
-  void show_value(std::size_t cell, int execution_count, const Json& value);
-  void show_error(std::size_t cell, const Json& error);
-  void save_figure(std::size_t cell, const Json& data, const std::string& display_id);
   std::optional<std::size_t> cell_of(const Json& params) const;
 
   const RunFileOptions& options_;
   const std::string file_;
   Printer printer_;
-  Figures figures_;
-  std::vector<RunCell> cells_;
+  std::vector<RunCell> cells_;  // final once the session opens
   std::optional<Notebook> notebook_;
-  JupyterOutputs outputs_{0};
-  std::map<std::size_t, int> count_of_cell_;
-  std::map<int, std::size_t> cell_of_count_;
+  std::optional<RunOutput> output_;
   std::vector<Parameter> parameters_;
 
   CtrlC ctrl_c_;
@@ -123,9 +108,6 @@ class Run {
   std::optional<Json> input_request_;   // the cell/input request being answered
   std::string input_prompt_;
   bool input_password_ = false;
-  // input() writes the exchange (prompt and answer) to the cell's stdout;
-  // the terminal showed it already, so it is not printed twice.
-  std::optional<std::string> echo_;
   std::chrono::steady_clock::time_point last_ctrl_c_{};
   bool crashed_ = false;
 };
@@ -232,7 +214,7 @@ Status Run::inject_parameters() {
 Status Run::open_session() {
   int number = 0;
   for (RunCell& cell : cells_) cell.number = blank(cell.code) && !cell.reset ? 0 : ++number;
-  outputs_ = JupyterOutputs(cells_.size());
+  output_.emplace(printer_, options_.path, cells_);
 
   Json params{{"name", file_}};
   if (!options_.isolation.empty()) params["isolation"] = options_.isolation;
@@ -281,17 +263,12 @@ int Run::run_cells() {
       ++failures;
       crashed_ = crashed_ || ran.error().code == kSessionCrashed || ran.error().code == kServerGone;
       printer_.problem("cell " + std::to_string(cell.number) + ": " + ran.error().message);
-      outputs_.error(i, ran.error().code == kSessionCrashed ? "SessionCrashed" : "RunFailed", ran.error().message, {});
+      output_->failed(i, ran.error().code == kSessionCrashed ? "SessionCrashed" : "RunFailed", ran.error().message);
       if (!options_.allow_errors || crashed_) break;
       continue;
     }
-    const int count = ran->value("executionCount", 0);
-    count_of_cell_[i] = count;
-    cell_of_count_[count] = i;
-    if (ran->contains("value") && !(*ran)["value"].is_null()) show_value(i, count, (*ran)["value"]);
-    if (ran->contains("error") && !(*ran)["error"].is_null()) {
+    if (output_->result(i, *ran)) {
       ++failures;
-      show_error(i, (*ran)["error"]);
       if (!options_.allow_errors) break;
     }
   }
@@ -301,10 +278,7 @@ int Run::run_cells() {
 void Run::finish_notebook(int& exit_code) {
   if (!notebook_ || (options_.output.empty() && !options_.inplace)) return;
   for (std::size_t i = 0; i < cells_.size(); ++i) {
-    const auto count = count_of_cell_.find(i);
-    notebook_->set_outputs(cells_[i].notebook_cell,
-                           count == count_of_cell_.end() ? std::nullopt : std::optional<int>(count->second),
-                           outputs_.outputs(i));
+    notebook_->set_outputs(cells_[i].notebook_cell, output_->execution_count(i), output_->outputs(i));
   }
   const std::string target = options_.inplace ? options_.path : options_.output;
   if (Status s = notebook_->write(target); !s) {
@@ -354,17 +328,12 @@ void Run::on_message(const Json& message) {
       if (stream == "stdout") helper_stdout_ += text;
       return;
     }
-    std::string_view shown = text;
-    if (stream == "stdout" && echo_) {
-      if (shown.substr(0, echo_->size()) == *echo_) shown.remove_prefix(echo_->size());
-      echo_.reset();
-    }
-    printer_.stream(stream, shown);
-    if (const auto cell = cell_of(params)) outputs_.stream(*cell, stream, text);
+    output_->stream(cell_of(params), stream, text);
   } else if (method == "cell/display") {
-    on_display(params);
+    output_->display(cell_of(params), params.value("data", Json::object()), params.value("displayId", std::string()),
+                     params.value("update", false));
   } else if (method == "cell/clear") {
-    if (const auto cell = cell_of(params)) outputs_.clear(*cell, params.value("wait", false));
+    output_->clear(cell_of(params), params.value("wait", false));
   } else if (method == "$/cancelRequest") {
     if (input_request_ && params.value("id", Json()) == *input_request_) {
       input_.end();
@@ -381,51 +350,6 @@ void Run::on_message(const Json& message) {
     for (const Json& m : params.value("modules", Json::array())) modules += (modules.empty() ? "" : ", ") + m.get<std::string>();
     printer_.note("(the session moved to a " + params.value("isolation", std::string("process")) +
                   (modules.empty() ? "" : " for " + modules) + ")");
-  }
-}
-
-void Run::on_display(const Json& params) {
-  const Json data = params.value("data", Json::object());
-  const std::string id = params.value("displayId", std::string());
-  const bool update = params.value("update", false);
-  const auto cell = cell_of(params);
-  printer_.display(plain_text(data));
-  if (cell) save_figure(*cell, data, id);
-  if (update) {
-    outputs_.update_display(id, data);
-  } else if (cell) {
-    outputs_.display(*cell, data, id);
-  }
-}
-
-void Run::show_value(std::size_t cell, int execution_count, const Json& value) {
-  printer_.value(execution_count, plain_text(value));
-  save_figure(cell, value, {});
-  outputs_.execute_result(cell, execution_count, value);
-}
-
-void Run::show_error(std::size_t cell, const Json& error) {
-  const std::string traceback = error.value("traceback", std::string());
-  printer_.error(rewrite_cell_frames(traceback, [this](int count, int line) -> std::optional<std::string> {
-    const auto at = cell_of_count_.find(count);
-    if (at == cell_of_count_.end()) return std::nullopt;
-    return cells_[at->second].traceback_place(line);
-  }));
-  const std::string for_notebook = rewrite_cell_frames(traceback, [](int count, int line) -> std::optional<std::string> {
-    return ipython_place(count, line);
-  });
-  outputs_.error(cell, error.value("type", std::string("Error")), error.value("message", std::string()),
-                 split_lines(for_notebook));
-}
-
-void Run::save_figure(std::size_t cell, const Json& data, const std::string& display_id) {
-  const auto png = data.find("image/png");
-  if (png == data.end() || !png->is_string()) return;
-  auto saved = figures_.save(cells_[cell].number, png->get<std::string>(), display_id);
-  if (saved) {
-    printer_.figure(*saved);
-  } else {
-    printer_.problem(saved.error().message);
   }
 }
 
@@ -463,7 +387,7 @@ void Run::answer_input(TerminalInput::Read read, const std::string& line) {
     // A terminal echoed the answer (a password: only its newline); piped
     // input is shown as if typed.
     if (!input_.terminal()) printer_.prompt(input_password_ ? "\n" : line + "\n");
-    echo_ = input_prompt_ + (input_password_ ? "" : line) + "\n";
+    output_->expect_echo(input_prompt_ + (input_password_ ? "" : line) + "\n");
     return server_->respond(id, Json{{"text", line}});
   }
   printer_.prompt("\n");

@@ -125,13 +125,6 @@ def features():
                 and m["params"].get("cell") == 3]
         _features["late output"] = None if late else "the server does not flag late output yet"
 
-        opened = server.call("session/open", {"python": sys.executable})
-        if "error" in opened:
-            _features["python"] = "session/open refuses python: " + opened["error"]["message"]
-        elif "python" not in opened["result"]:
-            _features["python"] = "session/open ignores python (no environments in this server yet)"
-        else:
-            _features["python"] = None
         server.call("shutdown")
         server.send({"jsonrpc": "2.0", "method": "exit"})
     finally:
@@ -578,23 +571,56 @@ class Timeout(Case):
 
 
 class Python(Case):
-    def test_python_option(self):
-        name = self.write("which.py", "import sys\nsys.version_info[:2]\n")
-        r = run(["--python", sys.executable, name], self.dir)
-        if features()["python"]:
-            # Not there yet: refused, clearly, before any cell runs.
-            self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
-            self.assertIn("python", r.stderr.lower())
-            self.assertNotIn("Out[", r.stdout)
-            raise unittest.SkipTest("waiting for the server: " + features()["python"] +
-                                    f" (subcell run says: {r.stderr.strip()})")
+    def embedded_python(self):
+        """The CPython the server embeds (its sessions' sys.executable)."""
+        r = run([self.write("exe.py", "import sys\nprint(sys.executable)\n")], self.dir)
         self.assertEqual(r.returncode, 0, r.stderr)
-        self.assertIn(f"Out[1]: ({sys.version_info[0]}, {sys.version_info[1]})", r.stdout)
+        return r.stdout.splitlines()[-1]
+
+    def test_python_environment(self):
+        # A venv of the server's own CPython: the environment the server runs
+        # in the session's own interpreter (protocol: Python environments).
+        venv = self.path("venv")
+        subprocess.run([self.embedded_python(), "-m", "venv", "--without-pip", venv], check=True)
+        name = self.write("which.py", "import sys\nsys.prefix\n")
+        r = run(["--python", venv, name], self.dir)
+        if r.returncode == 2 and ("cannot run another Python yet" in r.stderr or "session/open:" in r.stderr):
+            # Not there yet: refused, clearly, before any cell runs.
+            self.assertNotIn("Out[", r.stdout)
+            raise unittest.SkipTest(f"waiting for the server (issue 12): subcell run says: {r.stderr.strip()}")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn(f"Out[1]: {venv!r}", r.stdout)
+        self.assertIn("(Python 3.", r.stdout)
 
     def test_python_that_is_not_one(self):
         r = run(["--python", "/nonexistent/python", "cells.py"], self.dir)
         self.assertEqual(r.returncode, 2)
+        self.assertIn("python", r.stderr.lower())
         self.assertNotIn("hello from cell 1", r.stdout)
+
+
+class Matplotlib(Case):
+    def test_figures_from_matplotlib(self):
+        probe = run(["--isolation", "process", self.write(
+            "backend.py", "import matplotlib\nimport matplotlib.pyplot\nprint('backend', matplotlib.get_backend())\n")],
+            self.dir)
+        if "ModuleNotFoundError" in probe.stderr:
+            raise unittest.SkipTest("matplotlib is not installed for the server's Python")
+        if "subcell" not in probe.stdout.lower():
+            raise unittest.SkipTest("waiting for the server: no matplotlib backend of subcell's yet (" +
+                                    probe.stdout.strip().splitlines()[-1] + ")")
+        nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+            "import matplotlib.pyplot as plt\nplt.plot([1, 3, 2])\nplt.show()", id="plot")])
+        nbformat.write(nb, self.path("plot.ipynb"))
+        r = run(["--isolation", "process", "-o", "out.ipynb", "plot.ipynb"], self.dir)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        figure = os.path.join("plot_figures", "cell-1-1.png")
+        self.assertIn(f"(figure saved: {figure})", r.stdout)
+        with open(self.path(figure), "rb") as f:
+            self.assertEqual(f.read(8), b"\x89PNG\r\n\x1a\n")
+        shown = [o for o in by_id(read_notebook(self.path("out.ipynb")), "plot").outputs
+                 if o["output_type"] == "display_data"]
+        self.assertTrue(shown and "image/png" in shown[0]["data"], shown)
 
 
 class Protocol(Case):
