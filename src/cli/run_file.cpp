@@ -40,6 +40,12 @@ std::string basename_of(const std::string& path) {
   return slash == std::string::npos ? path : path.substr(slash + 1);
 }
 
+// The server's error messages name their method; others get it in front.
+std::string about(std::string_view method, const std::string& message) {
+  const std::string prefix = std::string(method) + ":";
+  return message.rfind(prefix, 0) == 0 ? message : prefix + " " + message;
+}
+
 bool blank(std::string_view code) { return code.find_first_not_of(" \t\r\n") == std::string_view::npos; }
 
 // The cells of a `# %%` file: markdown and empty cells are not run.
@@ -221,7 +227,7 @@ Status Run::open_session() {
   if (!options_.python.empty()) params["python"] = options_.python;
   if (options_.timeout_seconds) params["limits"] = Json{{"cellTimeoutSeconds", *options_.timeout_seconds}};
   auto opened = call("session/open", params);
-  if (!opened) return Error{2, "session/open: " + opened.error().message};
+  if (!opened) return Error{2, about("session/open", opened.error().message)};
   session_ = (*opened)["session"].get<std::string>();
   if (options_.python.empty()) return Ok{};
   // A server without Python environments ignores the field: say so
@@ -231,9 +237,10 @@ Status Run::open_session() {
     return Error{2, "--python: this server cannot run another Python yet (session/open's `python`); the session "
                     "would run subcell's own CPython " + server_info_["python"].value("version", std::string("?"))};
   }
+  const std::string isolation = opened->value("isolation", std::string("interpreter"));
   printer_.note("(Python " + python->value("version", std::string("?")) + ", " +
-                python->value("executable", options_.python) + ", in a " +
-                opened->value("isolation", std::string("interpreter")) + " session)");
+                python->value("executable", options_.python) + ", in " +
+                (isolation == "interpreter" ? "an interpreter" : "a " + isolation) + " session)");
   return Ok{};
 }
 
@@ -251,7 +258,7 @@ int Run::run_cells() {
         printer_.note("(session reset: " + std::to_string(reset->value("removedNames", 0)) + " names removed in " + ms +
                       " ms)");
       } else {
-        printer_.problem("session/reset: " + reset.error().message);
+        printer_.problem(about("session/reset", reset.error().message));
       }
     }
     if (cell.code.empty()) continue;
