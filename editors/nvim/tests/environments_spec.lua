@@ -27,33 +27,60 @@ local function read_bytes(path)
   return data
 end
 
--- Whether the server runs sessions on another Python (issue 12): a session
--- opened with python = /usr/bin/python3 says it runs that Python.
-local support = nil
-local function python_support()
-  if support ~= nil then
-    return support
-  end
+-- Opens a session with `python` and closes it: the result or the error.
+local function probe_open(python)
   local done, result, err
-  require('subcell.server').request('session/open', { python = '/usr/bin/python3', name = 'probe' }, function(e, r)
+  require('subcell.server').request('session/open', { python = python, name = 'probe' }, function(e, r)
     done, err, result = true, e, r
   end)
   t.wait(function()
     return done
-  end, 'session/open with python')
+  end, 'session/open with python', 30000)
   if result then
     require('subcell.server').request('session/close', { session = result.session }, function() end)
   end
-  -- Debian 12's /usr/bin/python3 is 3.11: a server that ignores `python`
-  -- answers with its own 3.13 (or with no python at all).
-  local py = result and result.python
-  support = type(py) == 'table' and type(py.version) == 'string' and py.version:match('^3%.11') ~= nil
-  if not support then
-    t.python_probe = err and ('an error: ' .. err.message)
-      or (type(py) == 'table' and ('a session on Python ' .. tostring(py.version)))
-      or 'a session without a python field'
+  return result, err
+end
+
+local function describe_probe(result, err)
+  if err then
+    return 'an error: ' .. err.message
   end
-  return support
+  return type(result.python) == 'table' and ('a session on Python ' .. tostring(result.python.version)) or 'a session without a python field'
+end
+
+-- The server's own CPython (pyenv's build of the version it embeds), or nil.
+local function server_python()
+  local ok = false
+  require('subcell.server').ensure(function()
+    ok = true
+  end)
+  t.wait(function()
+    return ok
+  end, 'the server')
+  local info = require('subcell.server').status().info
+  local version = info and info.python and info.python.version
+  local path = version and vim.fn.expand('~/.pyenv/versions/' .. version .. '/bin/python3')
+  return path and vim.fn.executable(path) == 1 and path or nil
+end
+
+-- Whether the server knows environments (issue 12): a session opened with
+-- its own CPython as `python` says which Python it runs. Skips otherwise.
+local function require_environments()
+  local own = server_python() or t.skip('no pyenv build of the server\'s CPython to use as a python')
+  local result, err = probe_open(own)
+  if err or type(result.python) ~= 'table' then
+    t.skip('the server does not run sessions on a given Python yet (issue 12): session/open { python = "' .. own .. '" } answered ' .. describe_probe(result, err))
+  end
+  return own
+end
+
+-- Whether the server runs Debian's /usr/bin/python3 (3.11): skips otherwise.
+local function require_system_python()
+  local result, err = probe_open('/usr/bin/python3')
+  if err or type(result.python) ~= 'table' or not tostring(result.python.version):match('^3%.11') then
+    t.skip('the server cannot run /usr/bin/python3 sessions yet (issue 12): session/open { python = "/usr/bin/python3" } answered ' .. describe_probe(result, err))
+  end
 end
 
 t.test('a PNG value and a displayed PNG are written to files whose path shows under the cell', function()
@@ -102,9 +129,7 @@ t.test('images: base64 and the sizes of PNG and JPEG headers (no server)', funct
 end)
 
 t.test('a matplotlib figure on /usr/bin/python3 shows as a file', function()
-  if not python_support() then
-    t.skip('the server cannot run /usr/bin/python3 sessions yet (issue 12): session/open { python = "/usr/bin/python3" } answered ' .. t.python_probe)
-  end
+  require_system_python()
   if vim.fn.system({ '/usr/bin/python3', '-c', 'import matplotlib' }) ~= '' or vim.v.shell_error ~= 0 then
     t.skip('matplotlib is not installed for /usr/bin/python3 (apt-get install python3-matplotlib)')
   end
@@ -118,18 +143,19 @@ t.test('a matplotlib figure on /usr/bin/python3 shows as a file', function()
 end)
 
 t.test(':SubcellPython PATH moves the buffer to a new session on that Python', function()
+  local own = server_python() or t.skip("no pyenv build of the server's CPython to switch to")
   local buf = t.scratch({ '# %%', 'x = 1', '# %%', 'import sys; sys.version_info[:2]' }, 'which.py')
   t.run_at(buf, '^x = 1')
   local old = state.notebooks[buf].session
   local done
-  subcell.python('/usr/bin/python3', function(err)
+  subcell.python(own, function(err)
     done = err or true
   end)
   t.wait(function()
     return done
-  end, ':SubcellPython')
+  end, ':SubcellPython', 30000)
   t.eq(true, done, 'switched')
-  t.eq('/usr/bin/python3', state.notebooks[buf].python, 'the buffer remembers it')
+  t.eq(own, state.notebooks[buf].python, 'the buffer remembers it')
   local note = t.truthy(t.notified('now runs'), 'notification')
   t.contains(note.msg, 'which.py')
   local new = state.notebooks[buf].session
@@ -141,10 +167,30 @@ t.test(':SubcellPython PATH moves the buffer to a new session on that Python', f
   t.eq(nil, ids[old], 'the old session was closed')
 end)
 
+t.test("a venv of the server's CPython runs in the session with its own prefix", function()
+  local own = require_environments()
+  local buf = t.scratch({ 'import sys; sys.prefix' }, 'venvd.py')
+  local venv = vim.fn.fnamemodify(api.nvim_buf_get_name(buf), ':h') .. '/.venv'
+  vim.fn.system({ own, '-m', 'venv', '--without-pip', venv })
+  t.eq(0, vim.v.shell_error, 'python -m venv')
+  local done
+  subcell.python(venv, function(err)
+    done = err or true
+  end)
+  t.wait(function()
+    return done
+  end, ':SubcellPython', 30000)
+  t.eq(true, done, 'switched')
+  local run = t.wait_run(subcell.run_cell({ buf = buf, row = 0 }))
+  t.eq('done', run.state, 'state: ' .. vim.inspect(run.error or run.failure))
+  t.contains(t.virt_text(buf, 0), venv)
+  local info = state.notebooks[buf].info
+  t.eq('interpreter', info.isolation, 'the same CPython: a subinterpreter')
+  t.contains(require('subcell.python').describe(info.python), '.venv')
+end)
+
 t.test('a session on /usr/bin/python3 runs it, and :SubcellSessions says so', function()
-  if not python_support() then
-    t.skip('the server cannot run /usr/bin/python3 sessions yet (issue 12): session/open { python = "/usr/bin/python3" } answered ' .. t.python_probe)
-  end
+  require_system_python()
   local buf = t.scratch({ 'import sys; sys.version_info[:2]' }, 'system.py')
   t.setup({ python = '/usr/bin/python3' })
   local run = t.wait_run(subcell.run_cell({ buf = buf, row = 0 }), 60000)
@@ -170,16 +216,10 @@ t.test(':SubcellPython without a path offers the workspace venv, pyenv versions 
     offered = vim.tbl_map(function(item)
       return opts.format_item(item)
     end, items)
-    on_choice(items[1])
+    on_choice(nil) -- the list is what this test is about
   end
-  local done
-  subcell.python(nil, function(err)
-    done = err or true
-  end)
+  subcell.python(nil)
   vim.ui.select = saved
-  t.wait(function()
-    return done
-  end, 'the choice to apply')
   offered = t.truthy(offered, 'a list')
   t.contains(offered[1], dir .. '/.venv', 'the workspace venv first')
   t.contains(offered[1], '(workspace)')
@@ -187,7 +227,6 @@ t.test(':SubcellPython without a path offers the workspace venv, pyenv versions 
   if vim.fn.glob('~/.pyenv/versions/*/bin/python') ~= '' then
     t.contains(offered, '(pyenv ')
   end
-  t.eq(dir .. '/.venv', state.notebooks[buf].python, 'the chosen environment')
 end)
 
 t.test('$VIRTUAL_ENV is the Python of new sessions; one the server cannot run falls back with a warning', function()
@@ -197,7 +236,8 @@ t.test('$VIRTUAL_ENV is the Python of new sessions; one the server cannot run fa
     local buf = t.scratch({ '6 * 7' }, 'venv.py')
     local run = t.wait_run(subcell.run_cell({ buf = buf, row = 0 }))
     t.eq('done', run.state, 'runs anyway: ' .. vim.inspect(run.failure))
-    if python_support() then
+    local _, probe_err = probe_open('/nonexistent/venv')
+    if probe_err then -- a server that checks the Python it is given says why
       local note = t.truthy(t.notified('VIRTUAL_ENV=/nonexistent/venv cannot run sessions'), 'the warning')
       t.eq(vim.log.levels.WARN, note.level, 'level')
     end
@@ -207,9 +247,10 @@ t.test('$VIRTUAL_ENV is the Python of new sessions; one the server cannot run fa
 end)
 
 t.test(':checkhealth subcell shows the Python, the isolation and each session', function()
-  t.setup({ python = '/usr/bin/python3', isolation = 'process', cell_timeout = 30 })
+  t.setup({ isolation = 'process', cell_timeout = 30 })
   local buf = t.scratch({ '1' }, 'health.py')
   t.wait_run(subcell.run_cell({ buf = buf, row = 0 }))
+  t.setup({ python = '/usr/bin/python3', isolation = 'process', cell_timeout = 30 }) -- for the next sessions
   vim.cmd('checkhealth subcell')
   local text = table.concat(api.nvim_buf_get_lines(0, 0, -1, false), '\n')
   t.contains(text, 'Python for new sessions: /usr/bin/python3 (from setup{ python })')
