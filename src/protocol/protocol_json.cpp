@@ -393,9 +393,10 @@ Json encode_list(const std::vector<SessionSummary>& sessions, Isolation isolatio
                {"state", state_name(s.state)},
                {"cellsRun", s.cells_run},
                {"queuedCells", s.queued_cells},
-               {"isolation", isolation_name(isolation)},
+               {"isolation", isolation_name(s.parent.empty() ? isolation : Isolation::kInterpreter)},
                {"pid", pid}};
     if (!s.name.empty()) entry["name"] = s.name;
+    if (!s.parent.empty()) entry["parent"] = s.parent;
     list.push_back(std::move(entry));
   }
   return Json{{"sessions", std::move(list)}};

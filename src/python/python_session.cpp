@@ -16,6 +16,7 @@
 #include "python/runner_source.h"
 #include "python/site_setup.h"
 #include "python/subcell_module.h"
+#include "python/xi_module.h"
 #include "support/log.h"
 
 namespace subcell::py {
@@ -157,6 +158,7 @@ Status PythonSession::install(SessionIo& io, bool guard) {
   if (!call(install_stdio, {})) return failed("installing stdout/stderr");
   if (!call(install_displays, {})) return failed("installing display()");
   if (!call(install_input, {})) return failed("installing input()");
+  if (!install_xi(io, interrupts_)) return failed("installing subcell's channels and child interpreters");
   if (!call(patch_threading, {sub ? Py_True : Py_False})) return failed("patching threading");
   if (sub) {
     // Signals reach a main interpreter's blocking calls; a subinterpreter's

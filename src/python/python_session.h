@@ -9,6 +9,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <cstdint>
 #include <memory>
@@ -74,6 +75,13 @@ class PythonSession {
   std::optional<ErrorInfo> prelude(std::string_view code);
   // Pays ahead what a session's first multi-line cell would (warm pool).
   void warm_up();
+  // Runs `fn` with the interpreter attached (its GIL held), on the
+  // session's thread: work of other layers inside the session (a child
+  // interpreter's run for its parent, python/child_host.h).
+  void with_gil(const std::function<void()>& fn) {
+    Interpreter::Scope attached(*interp_);
+    fn();
+  }
   void prepend_sys_path(const std::string& dir);
   // The session's working directory: chdir on this thread (whose fs
   // context is the session's own, see Session) and first on sys.path.

@@ -8,6 +8,7 @@
 #include "python/module_policy.h"
 #include "python/site_setup.h"
 #include "python/subcell_module.h"
+#include "python/xi_module.h"
 #include "support/log.h"
 
 #ifndef SUBCELL_PYTHON_EXECUTABLE
@@ -38,6 +39,7 @@ void* Runtime::main_thread_state() { return g_main_thread_state; }
 Result<std::unique_ptr<Runtime>> Runtime::start(RuntimeOptions options) {
   if (Py_IsInitialized()) return Error{0, "CPython is already initialised in this process"};
   register_subcell_module();
+  register_xi_modules();
 
   PyConfig config;
   PyConfig_InitPythonConfig(&config);

@@ -307,7 +307,7 @@ void close_children(State* st) {
 ChildResult run_in_child(PythonSession& session, const std::string& code, SharedNames names, std::uint64_t token) {
   ChildResult result;
   if (!names.empty()) {
-    session.call([&] {
+    session.with_gil([&] {
       xi_impl::State* st = xi_impl::current_state();
       PyObject* main = PyImport_AddModule("__main__");  // borrowed
       PyObject* ns = main != nullptr ? PyModule_GetDict(main) : nullptr;
@@ -332,7 +332,7 @@ ChildResult run_in_child(PythonSession& session, const std::string& code, Shared
   for (const MimeEntry& m : *outcome.value) {
     if (m.mime == "text/plain") repr = m.data;
   }
-  session.call([&] {
+  session.with_gil([&] {
     // The runner left the value in `_`; shareable values cross as they
     // are, anything else as its repr.
     xi_impl::State* st = xi_impl::current_state();
@@ -347,7 +347,7 @@ ChildResult run_in_child(PythonSession& session, const std::string& code, Shared
 
 void set_interpreter_label(PythonSession& session, const std::string& id, const std::string& parent,
                            std::uint64_t number) {
-  session.call([&] {
+  session.with_gil([&] {
     xi_impl::State* st = xi_impl::current_state();
     if (st == nullptr) {
       PyErr_Clear();

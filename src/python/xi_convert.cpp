@@ -17,6 +17,9 @@
 // (see python/interrupt.cpp): a call run by a thread of `interp`.
 extern "C" int _PyEval_AddPendingCall(PyInterpreterState* interp, int (*func)(void*), void* arg, int flags);
 
+// Exported by libpython 3.12 and 3.13, declared only in internal headers
+// (see python/interrupt.cpp): a call run by a thread of `interp`.
+
 namespace subcell::py::xi_impl {
 namespace {
 

@@ -2,6 +2,7 @@
 // the `subcell` module built from python/subcell_api.py. See xi_module.h.
 #include "python/xi_module.h"
 
+
 #include <marshal.h>
 
 #include <chrono>

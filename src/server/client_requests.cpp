@@ -72,6 +72,17 @@ void Server::on_input_cancelled(Session& session, const InputCancelled& cancelle
 }
 
 void Server::on_worker_request(Worker& worker, Json id, std::string method, Json params) {
+  if (method.rfind("channel/", 0) == 0 && channels_) {
+    // A worker's session uses a channel: the registry is here.
+    const std::uint64_t serial = worker.serial;
+    channels_->request(serial, method, params, rpc::dump(id), [this, serial, id](Result<Json> r) {
+      if (!workers_) return;
+      for (Worker* w : workers_->workers()) {
+        if (w->serial == serial) w->respond(id, std::move(r));
+      }
+    });
+    return;
+  }
   if (method != "cell/input") {
     return worker.respond(id, Error{rpc::kMethodNotFound, "unknown method: " + method});
   }

@@ -61,6 +61,9 @@ void Server::bind_methods() {
   request("cell/interrupt", &Server::on_cell_interrupt);
   request("cell/complete", &Server::on_cell_complete);
   request("session/restart", &Server::on_session_restart);
+  for (const char* method : {"channel/open", "channel/send", "channel/recv", "channel/close"}) {
+    dispatcher_.on_request(method, [this, method](const Json& p, rpc::Reply r) { on_channel_request(method, p, std::move(r)); });
+  }
   request("session/variables", &Server::on_session_variables);
   request("cell/inspect", &Server::on_cell_inspect);
   dispatcher_.on_notification("initialized", [](const Json&) {});
@@ -374,6 +377,7 @@ void Server::on_cancel_request(const Json& params) {
   }
   const std::string key = rpc::dump(p->id);
   if (cancel_remote(key)) return;
+  if (channels_ && channels_->cancel(0, key)) return;
   auto by_request = job_by_request_.find(key);
   if (by_request == job_by_request_.end()) return;  // answered already, or not a job
   const JobId id = by_request->second;

@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <set>
 
 #include "protocol/protocol_json.h"
 #include "rpc/error_code.h"
@@ -148,7 +149,14 @@ void Server::on_worker_response(Worker& worker, std::int64_t id, Json response) 
 void Server::on_worker_notification(Worker& worker, std::string_view method, std::string body) {
   if (method == "$/cancelRequest") {  // the worker withdraws a request it sent through us
     Json message = Json::parse(body, nullptr, false);
-    if (message.is_object()) cancel_worker_request(worker, message["params"].value("id", Json()));
+    const Json id = message.is_object() ? message["params"].value("id", Json()) : Json();
+    if (channels_ && channels_->cancel(worker.serial, rpc::dump(id))) return;
+    if (message.is_object()) cancel_worker_request(worker, id);
+    return;
+  }
+  if (method == "channel/hold") {  // an interpreter of the worker holds or lets go of channel ends
+    Json message = Json::parse(body, nullptr, false);
+    if (channels_ && message.is_object()) channels_->hold(worker.serial, message["params"]);
     return;
   }
   if (method == "cell/started" || method == "session/crashed") {
@@ -254,11 +262,25 @@ void Server::list_sessions(rpc::Reply reply) {
     Worker* worker = s->worker;
     forward(*s, "session/list", Json::object(), [this, gather, worker](Result<Json> r) {
       if (r) {
-        for (Json& entry : r.value()["sessions"]) {
-          // Only the worker's sessions that are ours and open.
+        // Only the worker's sessions that are ours and open, and their
+        // child interpreters (whose "parent" is one of those).
+        std::set<std::string> ours;
+        Json& entries = r.value()["sessions"];
+        for (Json& entry : entries) {
           auto it = remote_.find(entry.value("session", ""));
-          if (it != remote_.end() && it->second->worker == worker && !it->second->closing) {
+          if (it != remote_.end() && it->second->worker == worker && !it->second->closing && !entry.contains("parent")) {
+            ours.insert(entry.value("session", ""));
             gather->sessions.push_back(std::move(entry));
+          }
+        }
+        for (bool more = true; more;) {
+          more = false;
+          for (Json& entry : entries) {
+            if (entry.is_object() && ours.count(entry.value("parent", "")) != 0 &&
+                ours.insert(entry.value("session", "")).second) {
+              gather->sessions.push_back(std::move(entry));
+              more = true;
+            }
           }
         }
       }
@@ -284,6 +306,7 @@ void Server::stop_workers(std::uint64_t grace_ms) {
 }
 
 void Server::on_worker_exit(Worker& worker, const WorkerExit& exit) {
+  if (channels_) channels_->forget_worker(worker.serial);  // its sessions' waits end, their ends go
   protocol::Crash crash;
   crash.stderr_tail = exit.stderr_tail;
   crash.message = "its worker process (pid " + std::to_string(worker.pid()) + ") " + exit.describe();

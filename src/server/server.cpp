@@ -8,6 +8,7 @@
 #include "rpc/error_code.h"
 #include "support/log.h"
 #include "support/spin.h"
+#include "xi/backend.h"
 
 namespace subcell {
 namespace {
@@ -42,6 +43,9 @@ Server::~Server() {
     accepting_wakes_ = false;
   }
   sessions_.reset();
+  channels_.reset();
+  if (upstream_) xi::set_backend(nullptr);
+  upstream_.reset();
   remote_.clear();     // their timers are handles of the loop
   forwarded_.clear();
   workers_.reset();  // kills any worker still running
@@ -60,6 +64,19 @@ int Server::run(int in_fd, int out_fd) {
     timer->get()->data = this;
   }
   if (options_.role == ServerRole::kServer) workers_ = std::make_unique<WorkerSupervisor>(&loop_, *this);
+  if (options_.role == ServerRole::kServer) {
+    channels_ = std::make_unique<ChannelService>(&loop_, [this](rpc::Json message) { send(message); });
+  } else {
+    // A worker's sessions reach the server's channels through this
+    // connection; set before any session (the pool) starts.
+    upstream_ = std::make_unique<Upstream>(
+        &loop_,
+        [this](std::string_view method, rpc::Json params, std::function<void(rpc::Response)> answer) {
+          return ask_client(method, std::move(params), std::move(answer));
+        },
+        [this](std::string_view method, rpc::Json params) { send(rpc::make_notification(method, std::move(params))); });
+    xi::set_backend(upstream_.get());
+  }
   // A worker leaves signals to its Python (SIGINT interrupts its cell) and
   // to its parent (which kills it); only the client's server handles them.
   const bool own_signals = options_.role == ServerRole::kServer;
@@ -435,6 +452,8 @@ void Server::close_when_flushed() {
     return;
   }
   if (transport_) transport_->close();
+  if (channels_) channels_->close();
+  if (upstream_) upstream_->close();
   wake_.close();
   coalesce_timer_.close();
   exit_timer_.close();

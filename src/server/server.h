@@ -42,6 +42,8 @@
 #include "support/uv_handle.h"
 #include "transport/stdio_transport.h"
 #include "workers/supervisor.h"
+#include "server/channel_service.h"
+#include "server/upstream.h"
 
 namespace subcell {
 
@@ -134,6 +136,8 @@ class Server final : public SessionListener,
   void on_cell_interrupt(const rpc::Json& params, rpc::Reply reply);
   void on_cell_complete(const rpc::Json& params, rpc::Reply reply);
   void on_session_restart(const rpc::Json& params, rpc::Reply reply);
+  // channel_handlers.cpp: answered by the ChannelService (the server); a worker has none.
+  void on_channel_request(std::string_view method, const rpc::Json& params, rpc::Reply reply);
   void on_session_variables(const rpc::Json& params, rpc::Reply reply);
   void on_cell_inspect(const rpc::Json& params, rpc::Reply reply);
   void submit_inspection(Session& session, InspectorJob job, JobId id, rpc::Reply reply);
@@ -236,6 +240,10 @@ class Server final : public SessionListener,
   std::map<std::pair<std::uint64_t, std::int64_t>, std::unique_ptr<Forwarded>> forwarded_;  // (worker, its id)
   std::unordered_map<std::string, std::pair<std::uint64_t, std::int64_t>> forwarded_by_request_;
   bool workers_paused_ = false;
+  // Channels: the registry's `channel/*` methods (the server), or the way a
+  // worker's sessions reach them (a worker).
+  std::unique_ptr<ChannelService> channels_;
+  std::unique_ptr<Upstream> upstream_;
   bool client_input_ = false;  // the client answers cell/input
   std::uint64_t next_client_request_ = 1;
   std::unordered_map<std::string, Answer> client_requests_;  // by our id

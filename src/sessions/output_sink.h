@@ -38,6 +38,8 @@ class OutputSink final : public py::SessionIo {
 
   OutputSink(Session& session, EventChannel& channel, SessionListener& listener)
       : session_(session), channel_(channel), listener_(listener) {}
+  // The session this is the output of (its children find their parent so).
+  Session& session() const { return session_; }
 
   py::IoStatus write(Stream stream, std::string_view utf8, py::Waiter& waiter) override;
   std::uint64_t current_cell() override;

@@ -302,6 +302,8 @@ void Session::run_job(py::PythonSession& py, Job& job) {
     sink_.post(JobDone{reset->id, py.reset(reset->id)});
   } else if (auto* complete = std::get_if<CompleteJob>(&job)) {
     sink_.post(JobDone{complete->id, py.complete(complete->code, complete->cursor)});
+  } else if (auto* call = std::get_if<CallJob>(&job)) {
+    call->fn(py);
   } else if (auto* configure = std::get_if<ConfigureJob>(&job)) {
     if (configure->cwd) {
       if (Status s = py.set_cwd(*configure->cwd); !s) log::warn(s.error().message);

@@ -28,6 +28,7 @@
 #include <variant>
 #include <vector>
 
+#include <functional>
 #include <future>
 
 #include "python/interrupt.h"
@@ -60,7 +61,13 @@ struct ConfigureJob {
   std::map<std::string, std::optional<std::string>> env;  // set (or unset) in its environment
   std::optional<int> execution_count;  // counting goes on from here (a moved session)
 };
-using Job = std::variant<RunJob, ResetJob, CompleteJob, ConfigureJob>;
+// Work of another layer run on the session's thread, in its turn (a child
+// interpreter's run for its parent: sessions/children.cpp). No request
+// waits on it: dropped unrun when the session closes.
+struct CallJob {
+  std::function<void(py::PythonSession&)> fn;
+};
+using Job = std::variant<RunJob, ResetJob, CompleteJob, ConfigureJob, CallJob>;
 
 // Reads of the live namespace, answered by the session's inspector thread
 // while a cell may be running, never queued behind it.

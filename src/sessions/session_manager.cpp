@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "python/runtime.h"
+#include "sessions/children.h"
 #include "support/log.h"
 #include "support/memory.h"
 
@@ -25,7 +26,9 @@ bool is_directory(const std::string& path) {
 }  // namespace
 
 SessionManager::SessionManager(SessionListener& listener, SessionOptions options)
-    : listener_(listener), options_(std::move(options)) {}
+    : listener_(listener), options_(std::move(options)) {
+  install_child_hosts();
+}
 
 SessionManager::~SessionManager() {
   discard_pool();
@@ -163,7 +166,12 @@ std::vector<SessionSummary> SessionManager::list() const {
   auto add = [&](const Session& s) {
     out.push_back({s.id, s.name, s.state(), s.cells_run(), s.queued_cells(), s.kind()});
   };
-  for (const auto& [id, s] : open_) add(*s);
+  for (const auto& [id, s] : open_) {
+    add(*s);
+    for (ChildSummary& c : children_of(s->serial)) {
+      out.push_back({c.id, "", c.state, c.runs, c.queued, py::InterpreterKind::kSubinterpreter, c.parent});
+    }
+  }
   for (const auto& s : closing_) {
     if (!s->id.empty()) add(*s);  // pool interpreters being discarded have no id
   }

@@ -40,6 +40,7 @@ struct SessionSummary {
   int cells_run = 0;
   int queued_cells = 0;
   py::InterpreterKind kind = py::InterpreterKind::kSubinterpreter;
+  std::string parent;  // set for a child interpreter (subcell.interpreters): its parent's id
 };
 
 class SessionManager {
