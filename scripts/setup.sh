@@ -22,6 +22,11 @@ case "${SUBCELL_WITH:-}" in
     # runs against; node and npm (Debian's, when none is installed): the
     # VS Code extension, built with npm ci from its lock file.
     packages+=(catch2 libvalijson-dev neovim python3-ipykernel python3-jupyter-client)
+    # Python environments: Debian's own CPython 3.11 with the scientific
+    # stack, for process sessions on another Python (its headers and
+    # libpython build subcell's worker for 3.11); nbformat validates the
+    # notebooks `subcell run` writes.
+    packages+=(python3-dev python3-numpy python3-pandas python3-matplotlib python3-nbformat)
     command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
     ;;
 esac

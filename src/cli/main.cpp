@@ -57,6 +57,10 @@ serve (the default): a JSON-RPC 2.0 server on stdin/stdout with LSP framing
     --memory-limit-mb N       data size limit of each process session's worker
     --cell-timeout SECONDS    every cell is interrupted after this long (a process
                               session that ignores it loses its worker)
+    --python PATH             the Python sessions run unless session/open says: an
+                              interpreter or an environment (venv, conda env); another
+                              CPython version than the embedded one runs as process
+                              sessions on a worker built for it (subcell-py3.N)
     --no-guard                interpreter sessions without the session guard (see
                               protocol/README.md: an accident barrier, not security)
     --log-level LEVEL         debug, info, warning (default), error, off; logs go to stderr
@@ -148,6 +152,7 @@ int worker(const std::vector<std::string_view>& args) {
   int fd = -1;
   bool process = false;
   pid_t parent = 0;
+  std::string python;
   for (std::size_t i = 1; i < args.size(); ++i) {
     std::size_t n = 0;
     if (args[i] == "--fd" && i + 1 < args.size() && parse_size(args[i + 1], n)) {
@@ -156,6 +161,8 @@ int worker(const std::vector<std::string_view>& args) {
     } else if (args[i] == "--parent-pid" && i + 1 < args.size() && parse_size(args[i + 1], n)) {
       parent = static_cast<pid_t>(n);
       ++i;
+    } else if (args[i] == "--python" && i + 1 < args.size()) {
+      python = args[++i];
     } else if (args[i] == "--process") {
       process = true;
     } else if (args[i] == "--interpreters") {
@@ -180,6 +187,7 @@ int worker(const std::vector<std::string_view>& args) {
 
   py::RuntimeOptions runtime_options;
   runtime_options.main_interpreter_session = process;
+  runtime_options.executable = python;
   // The server thread must not take the SIGINT meant for the cell: block
   // it before any thread starts, unblock it on the main thread only.
   sigset_t sigint, previous;
@@ -285,6 +293,9 @@ int main_impl(int argc, char** argv) {
       double seconds = 0;
       if (!value(v) || !parse_seconds(v, seconds)) return usage_error("--cell-timeout needs a positive number of seconds");
       options.limits.cell_timeout_seconds = seconds;
+    } else if (a == "--python") {
+      if (!value(v) || v.empty()) return usage_error("--python needs an interpreter's path or an environment's directory");
+      options.python = std::string(v);
     } else if (a == "--no-guard") {
       options.guard = false;
     } else if (a == "--log-level") {

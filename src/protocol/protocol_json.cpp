@@ -128,6 +128,7 @@ Result<InitializeParams> decode_initialize(const Json& params) {
     }
     if (o.ok()) read_limits(o, "initialize", "params.initializationOptions", p.limits);
     if (o.ok()) o.optional("guard", p.guard);
+    if (o.ok()) o.optional("python", p.python);
     if (!o.ok()) return o.error();
   }
   std::optional<Json> capabilities;
@@ -154,6 +155,7 @@ Result<SessionOpenParams> decode_session_open(const Json& params) {
   if (r.ok()) read_isolation(r, "isolation", p.isolation);
   if (r.ok()) read_limits(r, "session/open", "params", p.limits);
   if (r.ok()) r.optional("guard", o.guard);
+  if (r.ok() && r.optional("python", p.python) && p.python && p.python->empty()) r.fail("python", "must not be empty");
   std::optional<Json> env;
   if (r.ok() && r.optional("env", env) && env && !env->is_null()) {
     if (!env->is_object()) {
@@ -376,8 +378,14 @@ Json encode(const CompleteOutcome& outcome) {
   return Json{{"matches", outcome.matches}, {"cursorStart", outcome.cursor_start}, {"cursorEnd", outcome.cursor_end}};
 }
 
-Json encode_opened(const std::string& session, bool pooled, Isolation isolation, int pid) {
-  return Json{{"session", session}, {"pooled", pooled}, {"isolation", isolation_name(isolation)}, {"pid", pid}};
+Json encode_python(const PythonIdentity& python) {
+  return Json{{"version", python.version}, {"executable", python.executable}, {"prefix", python.prefix}};
+}
+
+Json encode_opened(const std::string& session, bool pooled, Isolation isolation, int pid, const PythonIdentity& python) {
+  Json out{{"session", session}, {"pooled", pooled}, {"isolation", isolation_name(isolation)}, {"pid", pid}};
+  if (!python.version.empty()) out["python"] = encode_python(python);
+  return out;
 }
 
 Json encode_close(const CloseOutcome& outcome, int cancelled_cells, const char* fate) {
@@ -396,6 +404,7 @@ Json encode_list(const std::vector<SessionSummary>& sessions, Isolation isolatio
                {"isolation", isolation_name(s.parent.empty() ? isolation : Isolation::kInterpreter)},
                {"pid", pid}};
     if (!s.name.empty()) entry["name"] = s.name;
+    if (!s.python.version.empty()) entry["python"] = encode_python(s.python);
     if (!s.parent.empty()) entry["parent"] = s.parent;
     list.push_back(std::move(entry));
   }

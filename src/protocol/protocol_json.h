@@ -44,6 +44,7 @@ struct InitializeParams {
   Limits limits;                                     // defaults for session/open
   std::optional<bool> guard;                         // the session guard's default
   bool client_input = false;                         // capabilities.input: it answers cell/input
+  std::optional<std::string> python;                 // session/open's default Python
   std::string client;  // "name version", for the log
 };
 
@@ -51,6 +52,7 @@ struct SessionOpenParams {
   OpenOptions open;
   std::optional<Isolation> isolation;
   Limits limits;
+  std::optional<std::string> python;  // an interpreter's path or an environment's directory
 };
 
 struct SessionParams {
@@ -109,7 +111,8 @@ Json encode(const ResetOutcome& outcome);
 Json encode(const CompleteOutcome& outcome);
 Json encode(const VariablesOutcome& outcome);
 Json encode(const InspectOutcome& outcome);
-Json encode_opened(const std::string& session, bool pooled, Isolation isolation, int pid);
+Json encode_python(const PythonIdentity& python);
+Json encode_opened(const std::string& session, bool pooled, Isolation isolation, int pid, const PythonIdentity& python);
 // `fate` overrides what the outcome says ("abandoned", "killed").
 Json encode_close(const CloseOutcome& outcome, int cancelled_cells, const char* fate = nullptr);
 Json encode(const MimeBundle& bundle);

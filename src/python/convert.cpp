@@ -2,6 +2,7 @@
 
 #include <cstring>
 
+#include "python/compat.h"
 #include "python/ref.h"
 
 namespace subcell::py {
@@ -150,7 +151,7 @@ ErrorInfo error_from_tuple(PyObject* tuple) {
 
 ErrorInfo error_from_current_exception(const std::string& context) {
   ErrorInfo info;
-  Ref exc = steal(PyErr_GetRaisedException());
+  Ref exc = steal(take_raised_exception());
   if (!exc) {
     info.type = "SystemError";
     info.message = context + ": failed without an exception";

@@ -83,6 +83,23 @@ def _apply_timezone_on_tzset(time):
     time.tzset = tzset
 
 
+def use_environment(prefix, executable, system_site_packages):
+    """This session runs another environment of the same Python (a venv, a
+    conda env): its sys.prefix, sys.executable and site-packages, whose
+    .pth files are processed as `site` would (path entries, import lines)."""
+    import os
+    import site
+    if not system_site_packages:
+        base_sites = set(site.getsitepackages([sys.base_prefix]))
+        user_site = site.getusersitepackages() if site.ENABLE_USER_SITE else None
+        sys.path[:] = [p for p in sys.path if p not in base_sites and p != user_site]
+    sys.prefix = sys.exec_prefix = prefix
+    sys.executable = executable
+    for sitedir in site.getsitepackages([prefix]):
+        if os.path.isdir(sitedir):
+            site.addsitedir(sitedir)
+
+
 def update_environment(changes):
     """Sets (value) or removes (None) variables of the session's os.environ."""
     import os

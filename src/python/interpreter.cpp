@@ -6,12 +6,14 @@
 
 #include <thread>
 
+#include "python/compat.h"
 #include "python/runtime.h"
 #include "support/log.h"
 
 namespace subcell::py {
 namespace {
 
+#if SUBCELL_HAS_SUBINTERPRETERS
 PyInterpreterConfig own_gil_config() {
   PyInterpreterConfig config{};
   config.use_main_obmalloc = 0;
@@ -23,6 +25,7 @@ PyInterpreterConfig own_gil_config() {
   config.gil = PyInterpreterConfig_OWN_GIL;
   return config;
 }
+#endif
 
 }  // namespace
 
@@ -36,6 +39,10 @@ std::unique_ptr<Interpreter> Interpreter::adopt_main() {
 }
 
 Result<std::unique_ptr<Interpreter>> Interpreter::create() {
+#if !SUBCELL_HAS_SUBINTERPRETERS
+  return Error{0, "interpreter sessions need CPython 3.12 or later (own-GIL subinterpreters); this worker runs " PY_VERSION
+                  " and hosts process sessions only"};
+#else
   const PyInterpreterConfig config = own_gil_config();
   std::string why;
   // CPython 3.12.1 very rarely fails a creation with a type mix-up between
@@ -49,6 +56,7 @@ Result<std::unique_ptr<Interpreter>> Interpreter::create() {
     why = status.err_msg != nullptr ? status.err_msg : "unknown error";
   }
   return Error{0, "cannot create a subinterpreter: " + why};
+#endif
 }
 
 Interpreter::~Interpreter() {

@@ -1,5 +1,7 @@
 #include "python/interrupt.h"
 
+#include "python/compat.h"
+
 #include <dirent.h>
 #include <pthread.h>
 #include <signal.h>
@@ -12,11 +14,6 @@
 #include <cstdlib>
 #include <cstring>
 
-// Exported by libpython 3.12 and 3.13 but declared only in the internal
-// headers (pycore_ceval.h). Unlike Py_AddPendingCall, it targets a given
-// interpreter. Its last parameter is `mainthreadonly` (3.12) or `flags`
-// (3.13); 0 means "any thread" in both.
-extern "C" int _PyEval_AddPendingCall(PyInterpreterState* interp, int (*func)(void*), void* arg, int flags);
 
 namespace subcell::py {
 namespace {
@@ -238,7 +235,7 @@ bool InterruptTarget::sleep(double seconds, std::stop_token stop) {
 
 void InterruptTarget::schedule() {
   if (interp_ == nullptr || scheduled_.exchange(true)) return;
-  if (_PyEval_AddPendingCall(interp_, &InterruptTarget::on_pending_call, this, 0) != 0) {
+  if (add_pending_call(interp_, &InterruptTarget::on_pending_call, this) != 0) {
     scheduled_.store(false);  // the queue is full; the Poker tries again
   }
 }

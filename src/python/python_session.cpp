@@ -109,11 +109,13 @@ Status PythonSession::install(SessionIo& io, bool guard) {
   warm_up_ = get_function(ns.get(), "warm_up");
   update_environment_ = get_function(ns.get(), "update_environment");
   needs_process_ = get_function(ns.get(), "needs_process");
+  use_environment_ = get_function(ns.get(), "use_environment");
   finalize_ = get_function(ns.get(), "finalize");
   variables_ = get_function(ns.get(), "variables");
   inspect_ = get_function(ns.get(), "inspect_name");
   Ref install_displays = get_function(ns.get(), "install_displays");
   Ref install_input = get_function(ns.get(), "install_input");
+  Ref install_figures = get_function(ns.get(), "install_figures");
   Ref block = get_function(ns.get(), "block_modules");
   Ref install_stdio = get_function(ns.get(), "install_stdio");
   Ref patch_threading = get_function(ns.get(), "patch_threading");
@@ -123,7 +125,7 @@ Status PythonSession::install(SessionIo& io, bool guard) {
   Ref install_guard = get_function(ns.get(), "install_guard");
   if (!run_ || !reset_ || !complete_ || !prelude_ || !warm_up_ || !update_environment_ || !needs_process_ || !finalize_ ||
       !variables_ || !inspect_ ||
-      !install_displays || !install_input || !block ||
+      !install_displays || !install_input || !install_figures || !block ||
       !install_stdio ||
       !patch_threading || !setup_site || !isolate_environment || !interruptible || !install_guard) {
     return failed("loading the runner");
@@ -156,9 +158,10 @@ Status PythonSession::install(SessionIo& io, bool guard) {
     if (!call(block, {reasons.get()})) return failed("blocking unsafe modules");
   }
   if (!call(install_stdio, {})) return failed("installing stdout/stderr");
+  if (!install_xi(io, interrupts_)) return failed("installing subcell's channels and child interpreters");
   if (!call(install_displays, {})) return failed("installing display()");
   if (!call(install_input, {})) return failed("installing input()");
-  if (!install_xi(io, interrupts_)) return failed("installing subcell's channels and child interpreters");
+  if (!call(install_figures, {})) return failed("installing the matplotlib backend");
   if (!call(patch_threading, {sub ? Py_True : Py_False})) return failed("patching threading");
   if (sub) {
     // Signals reach a main interpreter's blocking calls; a subinterpreter's
@@ -445,6 +448,15 @@ void PythonSession::update_environment(const std::map<std::string, std::optional
   PyErr_Clear();
 }
 
+Status PythonSession::use_environment(const std::string& prefix, const std::string& executable,
+                                      bool system_site_packages) {
+  Interpreter::Scope attached(*interp_);
+  if (!use_environment_) return Error{0, "the runner has no use_environment()"};
+  Ref done = call(use_environment_, {text(prefix).get(), text(executable).get(), system_site_packages ? Py_True : Py_False});
+  if (!done) return Error{0, "using the environment " + prefix + ": " + error_from_current_exception("environment").message};
+  return Ok{};
+}
+
 Status PythonSession::set_cwd(const std::string& dir) {
   if (::chdir(dir.c_str()) != 0) {
     return Error{0, "cannot change the working directory to '" + dir + "': " + std::strerror(errno)};
@@ -485,6 +497,7 @@ CloseOutcome PythonSession::close(std::chrono::milliseconds grace) {
   warm_up_.reset();
   update_environment_.reset();
   needs_process_.reset();
+  use_environment_.reset();
   finalize_.reset();
   variables_.reset();
   inspect_.reset();

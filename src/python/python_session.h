@@ -91,6 +91,10 @@ class PythonSession {
   // subinterpreter the session's private environment, which the
   // subprocesses it starts inherit.
   void update_environment(const std::map<std::string, std::optional<std::string>>& env);
+  // Another environment of this Python (a venv, a conda env): the session
+  // takes its sys.prefix, sys.executable and site-packages (.pth files
+  // included) in place of the base installation's.
+  Status use_environment(const std::string& prefix, const std::string& executable, bool system_site_packages);
   // The execution count the next cell gets is `count` + 1 (a session moved
   // to a process keeps counting).
   void set_execution_count(int count) { count_ = count; }
@@ -113,6 +117,7 @@ class PythonSession {
   const InterpreterKind kind_;
   Ref run_, reset_, complete_, prelude_, warm_up_, update_environment_, needs_process_, finalize_;  // the runner's
   Ref variables_, inspect_;  // the runner's, called from the inspector thread
+  Ref use_environment_;
   PyThreadState* inspector_ = nullptr;  // the inspector thread's, created on it
   Ref process_modules_;  // frozenset of ProcessModules, as of generation process_modules_generation_
   std::uint64_t process_modules_generation_ = 0;

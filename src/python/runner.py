@@ -80,6 +80,10 @@ def run(source, count):
     _register_source(filename, source)
     codes = []
     value, error, exc = _run_cell(source, filename, codes)
+    try:
+        flush_figures()  # figures the cell made, shown before its value
+    except BaseException as e:
+        sys.stderr.write("subcell: could not show the cell's figures: %r\n" % (e,))
     refused = ()
     if exc is not None:
         location = error[4] if error[4] is not None and error[4][0] == filename else None
@@ -188,6 +192,8 @@ _BINARY = frozenset(("image/png", "image/jpeg"))
 
 def bundle(obj):
     """The MIME bundle of obj: {mime: str}. application/json is JSON text."""
+    if _is_figure(obj):
+        return figure_bundle(obj)
     data = {"text/plain": _repr(obj)}
     if _type(obj) in _PLAIN or _isinstance(obj, type):
         return data

@@ -53,9 +53,11 @@ Result<std::unique_ptr<Runtime>> Runtime::start(RuntimeOptions options) {
   config.site_import = main_session ? 1 : 0;
   // sys.executable is the interpreter subcell was built against, so that
   // `subprocess.run([sys.executable, "-m", "pip", ...])` in a cell works.
-  const std::string executable = SUBCELL_PYTHON_EXECUTABLE;
+  const std::string executable = options.executable.empty() ? SUBCELL_PYTHON_EXECUTABLE : options.executable;
   if (!executable.empty()) {
+    // program_name too: getpath finds the prefix (and a venv's pyvenv.cfg) from it.
     PyStatus s = PyConfig_SetBytesString(&config, &config.executable, executable.c_str());
+    if (!PyStatus_Exception(s)) s = PyConfig_SetBytesString(&config, &config.program_name, executable.c_str());
     if (PyStatus_Exception(s)) {
       PyConfig_Clear(&config);
       return Error{0, "Python configuration: " + status_message(s)};
@@ -66,10 +68,15 @@ Result<std::unique_ptr<Runtime>> Runtime::start(RuntimeOptions options) {
   if (PyStatus_Exception(status)) return Error{0, "cannot initialise Python: " + status_message(status)};
 
   std::unique_ptr<Runtime> rt(new Runtime);
-  rt->info_.version = std::to_string(PY_MAJOR_VERSION) + "." + std::to_string(PY_MINOR_VERSION) + "." +
-                      std::to_string(PY_MICRO_VERSION);
+  const std::string full = Py_GetVersion();  // "3.11.2 (main, ...": the libpython loaded
+  rt->info_.version = full.substr(0, full.find(' '));
   rt->info_.minor = PY_MINOR_VERSION;
   rt->info_.own_gil = !main_session;
+  for (auto [name, out] : {std::pair{"executable", &rt->info_.executable}, std::pair{"prefix", &rt->info_.prefix}}) {
+    PyObject* value = PySys_GetObject(name);  // borrowed
+    if (value != nullptr && PyUnicode_Check(value)) *out = PyUnicode_AsUTF8(value);
+  }
+  PyErr_Clear();
 
   if (!main_session) capture_site_setup();
   if (main_session) {

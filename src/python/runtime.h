@@ -11,9 +11,11 @@
 namespace subcell::py {
 
 struct RuntimeInfo {
-  std::string version;  // "3.13.0"
+  std::string version;  // "3.13.0": the libpython that runs
   int minor = 0;
-  bool own_gil = false;  // sessions get a GIL of their own (PEP 684)
+  bool own_gil = false;     // sessions get a GIL of their own (PEP 684)
+  std::string executable;   // sys.executable
+  std::string prefix;       // sys.prefix (a venv's, for a worker started on one)
 };
 
 struct RuntimeOptions {
@@ -22,6 +24,10 @@ struct RuntimeOptions {
   // (SIGINT raises KeyboardInterrupt), `site` imported for real, and
   // faulthandler, fork and every extension module available.
   bool main_interpreter_session = false;
+  // The Python to be: its path decides sys.prefix and sys.path as if that
+  // interpreter ran (a venv's pyvenv.cfg included). Default: the one this
+  // build was made with.
+  std::string executable;
 };
 
 // The CPython version subcell was built against, e.g. "3.13.0".

@@ -50,6 +50,7 @@ struct InputReply {
   enum class Status {
     kAnswered,     // `text` is what the user typed
     kCancelled,    // the user dismissed the request: the cell gets KeyboardInterrupt
+    kEof,          // the client's input has ended: the cell gets EOFError
     kUnsupported,  // no client can answer (`text`: why): the cell gets EOFError
     kStopped,      // the cell was interrupted while it waited
     kClosed,       // the session is closing

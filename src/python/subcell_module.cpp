@@ -7,6 +7,7 @@
 #include <mutex>
 
 #include "python/convert.h"
+#include "python/compat.h"
 #include "python/ref.h"
 #include "support/protected_fds.h"
 
@@ -248,6 +249,7 @@ PyObject* request_input(PyObject* module, PyObject* const* args, Py_ssize_t narg
       return PyUnicode_DecodeUTF8(reply.text.data(), static_cast<Py_ssize_t>(reply.text.size()), "replace");
     case InputReply::Status::kCancelled: PyErr_SetString(PyExc_KeyboardInterrupt, "input was cancelled"); return nullptr;
     case InputReply::Status::kUnsupported: PyErr_SetString(PyExc_EOFError, reply.text.c_str()); return nullptr;
+    case InputReply::Status::kEof: PyErr_SetString(PyExc_EOFError, "EOF when reading a line"); return nullptr;
     case InputReply::Status::kClosed:
       PyErr_SetString(PyExc_EOFError, "the session is closing: no more input");
       return nullptr;
@@ -302,7 +304,7 @@ int exec_module(PyObject* module) {
 
 PyModuleDef_Slot kSlots[] = {
     {Py_mod_exec, reinterpret_cast<void*>(exec_module)},
-    {Py_mod_multiple_interpreters, Py_MOD_PER_INTERPRETER_GIL_SUPPORTED},
+    SUBCELL_PER_INTERPRETER_GIL_SLOT
     {0, nullptr},
 };
 

@@ -9,13 +9,10 @@
 #include <cstring>
 #include <utility>
 
+#include "python/compat.h"
 #include "python/ref.h"
 #include "python/xi_state.h"
 #include "support/log.h"
-
-// Exported by libpython 3.12 and 3.13, declared only in internal headers
-// (see python/interrupt.cpp): a call run by a thread of `interp`.
-extern "C" int _PyEval_AddPendingCall(PyInterpreterState* interp, int (*func)(void*), void* arg, int flags);
 
 // Exported by libpython 3.12 and 3.13, declared only in internal headers
 // (see python/interrupt.cpp): a call run by a thread of `interp`.
@@ -213,7 +210,7 @@ void Domain::give_back(Py_buffer view) {
   // The pending call owns a reference; if the interpreter ends first the
   // call never runs and the reference is lost, never dangling.
   auto* arg = new std::shared_ptr<Domain>(shared_from_this());
-  if (_PyEval_AddPendingCall(interp_, &Domain::on_pending_call, arg, 0) != 0) {
+  if (add_pending_call(interp_, &Domain::on_pending_call, arg) != 0) {
     delete arg;  // the queue is full: the next call into this interpreter releases them
     std::lock_guard lock(mutex_);
     scheduled_ = false;

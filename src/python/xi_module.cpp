@@ -2,6 +2,7 @@
 // the `subcell` module built from python/subcell_api.py. See xi_module.h.
 #include "python/xi_module.h"
 
+#include "python/compat.h"
 
 #include <marshal.h>
 
@@ -398,7 +399,7 @@ void xi_free(void* module) {
 
 PyModuleDef_Slot kSlots[] = {
     {Py_mod_exec, reinterpret_cast<void*>(xi_exec)},
-    {Py_mod_multiple_interpreters, Py_MOD_PER_INTERPRETER_GIL_SUPPORTED},
+    SUBCELL_PER_INTERPRETER_GIL_SLOT
     {0, nullptr},
 };
 
@@ -443,7 +444,7 @@ int api_exec(PyObject* module) {
 
 PyModuleDef_Slot kApiSlots[] = {
     {Py_mod_exec, reinterpret_cast<void*>(api_exec)},
-    {Py_mod_multiple_interpreters, Py_MOD_PER_INTERPRETER_GIL_SUPPORTED},
+    SUBCELL_PER_INTERPRETER_GIL_SLOT
     {0, nullptr},
 };
 

@@ -56,6 +56,8 @@ void Server::on_input_request(Session& session, const InputRequest& request) {
         const Json* text = r.result.is_object() ? &r.result["text"] : nullptr;
         if (!r.error && text != nullptr && text->is_string()) {
           s->answer_input(input, {py::InputReply::Status::kAnswered, text->get<std::string>()});
+        } else if (!r.error && r.result.is_object() && r.result.value("eof", false)) {
+          s->answer_input(input, {py::InputReply::Status::kEof, {}});
         } else {
           s->answer_input(input, {py::InputReply::Status::kCancelled, {}});
         }

@@ -13,6 +13,7 @@
 #include "server/server.h"
 #include "support/log.h"
 #include "version.h"
+#include "workers/python_probe.h"
 
 namespace subcell {
 
@@ -77,6 +78,7 @@ void Server::on_initialize(const Json& params, rpc::Reply reply) {
   if (!p) return reply(p.error());
   if (!p->client.empty()) log::info("client: " + p->client);
   if (p->guard) options_.guard = *p->guard;
+  if (p->python) options_.python = p->python;
   client_input_ = p->client_input;
   sessions_->configure_pool(p->pool_size ? static_cast<std::size_t>(*p->pool_size) : options_.pool_size,
                             p->prelude.value_or(options_.prelude), options_.guard);
@@ -150,6 +152,14 @@ void Server::on_session_open(const Json& params, rpc::Reply reply) {
   if (p->open.cwd && !is_directory(*p->open.cwd)) {
     return reply(Error{rpc::kInvalidParams, "session/open: cwd '" + *p->open.cwd + "' is not a directory"});
   }
+  if (options_.role == ServerRole::kInterpreterWorker && p->python) {
+    // An environment of this Python, for an interpreter session placed here.
+    auto target = probe_python(*p->python);
+    if (!target) return reply(Error{rpc::kInvalidParams, "session/open: params.python: " + target.error().message});
+    if (target->prefix != python_.prefix) {
+      p->open.environment = Environment{target->prefix, target->executable, target->system_site_packages};
+    }
+  }
   if (options_.role != ServerRole::kServer) {
     // A worker hosts what the server placed in it.
     auto shared = std::make_shared<rpc::Reply>(std::move(reply));
@@ -187,6 +197,11 @@ void Server::open_local(std::string id, protocol::SessionOpenParams params, prot
     return done(Error{code, "session/open: " + opened.error().message});
   }
   Session& session = *opened->session;
+  session.python = own_python();
+  if (params.open.environment) {
+    session.python.executable = params.open.environment->executable;
+    session.python.prefix = params.open.environment->prefix;
+  }
   local_info_[session.serial] = LocalInfo{std::move(params), limits, auto_isolation};
   if (opened->pooled) {
     // Refill once the new session's first cells had the machine to
@@ -203,7 +218,7 @@ void Server::open_local(std::string id, protocol::SessionOpenParams params, prot
   if (session.state() == SessionState::kStarting) {
     opening_.emplace(session.serial, std::make_pair(std::move(done), opened->pooled));  // answered on SessionReady
   } else {
-    done(protocol::encode_opened(session.id, opened->pooled, own_isolation(), ::getpid()));
+    done(protocol::encode_opened(session.id, opened->pooled, own_isolation(), ::getpid(), session.python));
   }
 }
 

@@ -9,6 +9,8 @@
 // the new worker in order, and the client is told with session/changed.
 #include <unistd.h>
 
+#include "workers/python_probe.h"
+
 #include "protocol/protocol_json.h"
 #include "rpc/error_code.h"
 #include "server/remote_session.h"
@@ -36,9 +38,34 @@ std::string joined(const std::vector<std::string>& names) {
 
 }  // namespace
 
+std::optional<std::string> Server::worker_binary_for(int minor) const {
+  if (minor == python_.minor) return options_.self_binary;
+  const std::string dir = options_.self_binary.substr(0, options_.self_binary.rfind('/') + 1);
+  const std::string binary = dir + "subcell-py3." + std::to_string(minor);
+  if (::access(binary.c_str(), X_OK) != 0) return std::nullopt;
+  return binary;
+}
+
+PythonIdentity Server::own_python() const { return {python_.version, python_.executable, python_.prefix}; }
+
 void Server::open_with(std::string id, protocol::SessionOpenParams params, Done done) {
-  const protocol::Isolation isolation = params.isolation.value_or(options_.isolation);
+  protocol::Isolation isolation = params.isolation.value_or(options_.isolation);
   protocol::Limits limits = merged(options_.limits, params.limits);
+  if (!params.python) params.python = options_.python;
+  if (params.python) {
+    auto target = probe_python(*params.python);
+    if (!target) return done(Error{rpc::kInvalidParams, "session/open: params.python: " + target.error().message});
+    if (target->minor != python_.minor) {
+      // Another CPython: a process session, on a worker built for its version.
+      isolation = protocol::Isolation::kProcess;
+    } else if (target->prefix == python_.prefix && target->executable == python_.executable) {
+      params.python.reset();  // this very Python
+    } else if (isolation != protocol::Isolation::kProcess) {
+      // An environment of this Python: the interpreter session takes its
+      // prefix and site-packages.
+      params.open.environment = Environment{target->prefix, target->executable, target->system_site_packages};
+    }
+  }
   switch (isolation) {
     case protocol::Isolation::kProcess:
       return open_remote(WorkerKind::kProcess, std::move(id), params, limits, std::move(done));

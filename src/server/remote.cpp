@@ -19,6 +19,7 @@
 #include "server/remote_session.h"
 #include "server/server.h"
 #include "support/log.h"
+#include "workers/python_probe.h"
 
 namespace subcell {
 
@@ -66,7 +67,22 @@ Server::RemoteSession* Server::find_remote(const std::string& id) {
 void Server::open_remote(WorkerKind kind, std::string id, const protocol::SessionOpenParams& params,
                          const protocol::Limits& limits, Done done) {
   bool warm = false;
-  Result<Worker*> worker = kind == WorkerKind::kProcess ? workers_->take_process_worker(warm) : workers_->interpreter_host();
+  Result<Worker*> worker = Error{};
+  if (kind == WorkerKind::kInterpreters) {
+    worker = workers_->interpreter_host();
+  } else if (!params.python) {
+    worker = workers_->take_process_worker(warm);
+  } else {
+    // A process worker on that Python: built for its version, started on it.
+    auto target = probe_python(*params.python);
+    if (!target) return done(Error{rpc::kInvalidParams, "session/open: params.python: " + target.error().message});
+    auto binary = worker_binary_for(target->minor);
+    if (!binary) {
+      return done(Error{rpc::kInvalidParams, "session/open: params.python: no worker for CPython 3." +
+                                                 std::to_string(target->minor) + " in this build (see the README)"});
+    }
+    worker = workers_->start_process_worker(*binary, target->executable);
+  }
   if (!worker) return done(Error{rpc::kSessionStartFailed, "session/open: " + worker.error().message});
   if (kind == WorkerKind::kInterpreters) warm = (*worker)->ready();
   auto session = std::make_unique<RemoteSession>();
@@ -93,7 +109,11 @@ void Server::open_remote(WorkerKind kind, std::string id, const protocol::Sessio
         },
         kPoolRefillDelay.count(), 0);
   }
-  forward(s, "session/open", protocol::encode_open_for_worker(id, params, limits),
+  Json open = protocol::encode_open_for_worker(id, params, limits);
+  // An interpreter host applies the environment to the session; a process
+  // worker was started on its Python.
+  if (kind == WorkerKind::kInterpreters && params.python) open["python"] = *params.python;
+  forward(s, "session/open", std::move(open),
           [this, id, done = std::move(done), warm](Result<Json> r) {
             if (!r) {
               remove_remote(id);

@@ -8,6 +8,8 @@
 #include "rpc/error_code.h"
 #include "support/log.h"
 #include "support/spin.h"
+#include "server/channel_service.h"
+#include "server/upstream.h"
 #include "xi/backend.h"
 
 namespace subcell {
@@ -301,7 +303,7 @@ void Server::on_session_ready(Session& session, const SessionReady& ready) {
     watch_closing();
     return;
   }
-  reply(protocol::encode_opened(session.id, pooled, own_isolation(), ::getpid()));
+  reply(protocol::encode_opened(session.id, pooled, own_isolation(), ::getpid(), session.python));
 }
 
 void Server::on_job_done(Session& session, JobDone& done) {

@@ -70,6 +70,7 @@ struct ServerOptions {
   std::size_t recycle_after_mb = 1024;
   protocol::Limits limits;  // session/open's defaults
   bool guard = true;        // the session guard in interpreter sessions
+  std::optional<std::string> python;  // session/open's default Python (--python)
 };
 
 class Server final : public SessionListener,
@@ -135,9 +136,9 @@ class Server final : public SessionListener,
   void on_cell_run(const rpc::Json& params, rpc::Reply reply);
   void on_cell_interrupt(const rpc::Json& params, rpc::Reply reply);
   void on_cell_complete(const rpc::Json& params, rpc::Reply reply);
-  void on_session_restart(const rpc::Json& params, rpc::Reply reply);
-  // channel_handlers.cpp: answered by the ChannelService (the server); a worker has none.
+  // channel_service.cpp answers these (the server); a worker has none.
   void on_channel_request(std::string_view method, const rpc::Json& params, rpc::Reply reply);
+  void on_session_restart(const rpc::Json& params, rpc::Reply reply);
   void on_session_variables(const rpc::Json& params, rpc::Reply reply);
   void on_cell_inspect(const rpc::Json& params, rpc::Reply reply);
   void submit_inspection(Session& session, InspectorJob job, JobId id, rpc::Reply reply);
@@ -173,6 +174,9 @@ class Server final : public SessionListener,
   void configure_workers(const protocol::InitializeParams& p);
   void open_remote(WorkerKind kind, std::string id, const protocol::SessionOpenParams& params,
                    const protocol::Limits& limits, Done done);
+  // The worker binary built for CPython 3.`minor` (this one for its own).
+  std::optional<std::string> worker_binary_for(int minor) const;
+  PythonIdentity own_python() const;
   RemoteSession* find_remote(const std::string& id);
   // Sends `method` to the session's worker; `done` gets its answer, or an
   // error if the worker dies first. `client_id` is the client's request id
@@ -236,14 +240,14 @@ class Server final : public SessionListener,
   std::unique_ptr<SessionManager> sessions_;
   std::unordered_map<std::uint64_t, LocalInfo> local_info_;  // by Session::serial
   std::unique_ptr<WorkerSupervisor> workers_;
-  std::unordered_map<std::string, std::unique_ptr<RemoteSession>> remote_;
-  std::map<std::pair<std::uint64_t, std::int64_t>, std::unique_ptr<Forwarded>> forwarded_;  // (worker, its id)
-  std::unordered_map<std::string, std::pair<std::uint64_t, std::int64_t>> forwarded_by_request_;
-  bool workers_paused_ = false;
   // Channels: the registry's `channel/*` methods (the server), or the way a
   // worker's sessions reach them (a worker).
   std::unique_ptr<ChannelService> channels_;
   std::unique_ptr<Upstream> upstream_;
+  std::unordered_map<std::string, std::unique_ptr<RemoteSession>> remote_;
+  std::map<std::pair<std::uint64_t, std::int64_t>, std::unique_ptr<Forwarded>> forwarded_;  // (worker, its id)
+  std::unordered_map<std::string, std::pair<std::uint64_t, std::int64_t>> forwarded_by_request_;
+  bool workers_paused_ = false;
   bool client_input_ = false;  // the client answers cell/input
   std::uint64_t next_client_request_ = 1;
   std::unordered_map<std::string, Answer> client_requests_;  // by our id

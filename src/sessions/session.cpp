@@ -308,6 +308,10 @@ void Session::run_job(py::PythonSession& py, Job& job) {
     if (configure->cwd) {
       if (Status s = py.set_cwd(*configure->cwd); !s) log::warn(s.error().message);
     }
+    if (configure->environment) {
+      const Environment& e = *configure->environment;
+      if (Status s = py.use_environment(e.prefix, e.executable, e.system_site_packages); !s) log::warn(s.error().message);
+    }
     if (!configure->env.empty()) py.update_environment(configure->env);
     if (configure->execution_count) py.set_execution_count(*configure->execution_count);
   }

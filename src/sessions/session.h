@@ -56,9 +56,25 @@ struct CompleteJob {
   std::string code;
   std::optional<std::size_t> cursor;
 };
+// Another environment of the same Python (a venv, a conda env): the
+// session takes its sys.prefix, site-packages and .pth files.
+struct Environment {
+  std::string prefix;
+  std::string executable;
+  bool system_site_packages = false;
+};
+
+// Which Python a session runs, as session/list shows it.
+struct PythonIdentity {
+  std::string version;
+  std::string executable;
+  std::string prefix;
+};
+
 struct ConfigureJob {
   std::optional<std::string> cwd;  // the session's working directory
   std::map<std::string, std::optional<std::string>> env;  // set (or unset) in its environment
+  std::optional<Environment> environment;
   std::optional<int> execution_count;  // counting goes on from here (a moved session)
 };
 // Work of another layer run on the session's thread, in its turn (a child
@@ -161,6 +177,7 @@ class Session {
   // Identity, set by the owner on the owner's thread.
   std::string id;
   std::string name;
+  PythonIdentity python;
 
   py::InterpreterKind kind() const { return options_.kind; }
   // Set by the owner before the session's first cell (session/open).

@@ -136,8 +136,8 @@ Result<SessionManager::Opened> SessionManager::open(const OpenOptions& options) 
   session->id = id;
   session->name = options.name.value_or("");
   session->set_cell_time_limit(options.cell_time_limit);
-  if (options.cwd || !options.env.empty() || options.execution_count) {
-    session->submit(ConfigureJob{options.cwd, options.env, options.execution_count});
+  if (options.cwd || !options.env.empty() || options.execution_count || options.environment) {
+    session->submit(ConfigureJob{options.cwd, options.env, options.environment, options.execution_count});
   }
   Session* raw = session.get();
   open_.emplace(id, std::move(session));
@@ -164,12 +164,12 @@ Session* SessionManager::by_serial(std::uint64_t serial) const {
 std::vector<SessionSummary> SessionManager::list() const {
   std::vector<SessionSummary> out;
   auto add = [&](const Session& s) {
-    out.push_back({s.id, s.name, s.state(), s.cells_run(), s.queued_cells(), s.kind()});
+    out.push_back({s.id, s.name, s.state(), s.cells_run(), s.queued_cells(), s.kind(), {}, s.python});
   };
   for (const auto& [id, s] : open_) {
     add(*s);
     for (ChildSummary& c : children_of(s->serial)) {
-      out.push_back({c.id, "", c.state, c.runs, c.queued, py::InterpreterKind::kSubinterpreter, c.parent});
+      out.push_back({c.id, "", c.state, c.runs, c.queued, py::InterpreterKind::kSubinterpreter, c.parent, s->python});
     }
   }
   for (const auto& s : closing_) {

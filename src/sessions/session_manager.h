@@ -31,6 +31,7 @@ struct OpenOptions {
   std::optional<std::chrono::milliseconds> cell_time_limit;
   std::optional<int> execution_count;  // counting goes on from here (a moved session)
   std::optional<bool> guard;           // the session guard; the manager's default when absent
+  std::optional<Environment> environment;  // another environment of this Python
 };
 
 struct SessionSummary {
@@ -41,6 +42,7 @@ struct SessionSummary {
   int queued_cells = 0;
   py::InterpreterKind kind = py::InterpreterKind::kSubinterpreter;
   std::string parent;  // set for a child interpreter (subcell.interpreters): its parent's id
+  PythonIdentity python;
 };
 
 class SessionManager {

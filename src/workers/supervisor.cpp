@@ -42,10 +42,11 @@ void WorkerSupervisor::configure(SupervisorOptions options) {
   refill_pool();
 }
 
-Result<Worker*> WorkerSupervisor::start(WorkerKind kind) {
+Result<Worker*> WorkerSupervisor::start(WorkerKind kind, const std::string& binary, const std::string& python) {
   WorkerOptions o;
-  o.binary = options_.binary;
+  o.binary = binary.empty() ? options_.binary : binary;
   o.kind = kind;
+  if (!python.empty()) o.args = {"--python", python};
   o.capabilities = options_.client_capabilities;
   auto worker = Worker::spawn(loop_, o, kind == WorkerKind::kProcess ? options_.process_init : options_.interpreters_init,
                               listener_);
@@ -80,6 +81,10 @@ Result<Worker*> WorkerSupervisor::take_process_worker(bool& warm) {
   }
   warm = false;
   return start(WorkerKind::kProcess);
+}
+
+Result<Worker*> WorkerSupervisor::start_process_worker(const std::string& binary, const std::string& python) {
+  return start(WorkerKind::kProcess, binary, python);
 }
 
 Result<Worker*> WorkerSupervisor::interpreter_host() {

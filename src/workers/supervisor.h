@@ -55,6 +55,9 @@ class WorkerSupervisor {
   // A process worker for a new session: the oldest warm one (`warm` set),
   // or a new one whose start the caller's requests will wait for.
   Result<Worker*> take_process_worker(bool& warm);
+  // A new process worker for another Python: `binary` is the worker built
+  // for its version (subcell-py3.N, or this one), `python` its interpreter.
+  Result<Worker*> start_process_worker(const std::string& binary, const std::string& python);
   // The worker new interpreter sessions go to, started if need be.
   Result<Worker*> interpreter_host();
   // Starts process workers until the pool is full.
@@ -85,7 +88,7 @@ class WorkerSupervisor {
     std::size_t baseline_bytes = 0;  // resident size when it took its first session
     bool retiring = false;
   };
-  Result<Worker*> start(WorkerKind kind);
+  Result<Worker*> start(WorkerKind kind, const std::string& binary = {}, const std::string& python = {});
   void retire(Worker& worker);
   bool due_for_recycling(Worker& worker, const Book& book) const;
 
