@@ -229,7 +229,7 @@ M.real_notify = real_notify
 
 local typists = {}
 
--- Types `answers` (strings, or false for <Esc>) into the prompts cells open
+-- Types `answers` (strings; false for <Esc>; true for Ctrl-D) into the prompts cells open
 -- (input(), getpass(), pdb), one per prompt, as a person at the keyboard
 -- would: each when its prompt is open on the command line. Returns the
 -- prompts seen, in order ({prompt, password, id}).
@@ -250,7 +250,13 @@ function M.type_answers(answers)
     if answer == nil then
       return
     end
-    api.nvim_input(answer == false and '<Esc>' or (answer:gsub('<', '<lt>') .. '<CR>'))
+    if answer == false then
+      api.nvim_input('<Esc>')
+    elseif answer == true then
+      api.nvim_input('<C-d>')
+    else
+      api.nvim_input((answer:gsub('<', '<lt>')) .. '<CR>')
+    end
   end))
   return seen
 end

@@ -94,6 +94,15 @@ t.test('<Esc> at the prompt cancels: the cell gets KeyboardInterrupt', function(
   t.eq(nil, require('subcell.input').active(), 'no prompt left open')
 end)
 
+t.test('Ctrl-D on an empty prompt ends the input: EOFError, as in a terminal', function()
+  local buf = t.scratch({ '# %%', 'try:', '    input("more? ")', 'except EOFError:', '    print("end of input")' }, 'eof.py')
+  require_input(buf)
+  t.type_answers({ true })
+  local run = t.run_at(buf, 'input%(')
+  t.eq('done', run.state, 'state: ' .. vim.inspect(run.error))
+  t.contains(t.virt_text(buf, t.row_of(buf, 'end of input')), 'end of input')
+end)
+
 t.test('interrupting a cell that waits for input closes its prompt ($/cancelRequest)', function()
   local buf = t.scratch({ '# %%', 'x = input("never answered: ")' }, 'interrupted.py')
   require_input(buf)

@@ -5,7 +5,8 @@
 -- the answer come later (0.10+, where vim.lsp.rpc runs the handler in a
 -- coroutine; 0.7 needs the answer before the handler returns).
 -- <Esc> (or Ctrl-C) cancels: the server gets an error and the cell a
--- KeyboardInterrupt. `$/cancelRequest` from the server (the cell was
+-- KeyboardInterrupt. Ctrl-D on an empty line ends the input, as in a
+-- terminal: the cell gets EOFError (pdb quits). `$/cancelRequest` from the server (the cell was
 -- interrupted, or ran past its time limit) closes the prompt. The server
 -- echoes the prompt and the answer into the cell's output itself.
 local M = {}
@@ -31,6 +32,7 @@ local keys_ns = api.nvim_create_namespace('subcell.input')
 ---@field async boolean|nil      open in a vim.ui.input that answers later
 ---@field cancelled boolean|nil
 ---@field escaped boolean|nil    the user pressed <Esc> or Ctrl-C
+---@field eof boolean|nil        the user pressed Ctrl-D on an empty line
 ---@field settle fun(text: string|nil)|nil
 
 local function yieldable()
@@ -51,11 +53,15 @@ end
 local function ask_sync(p)
   p.sync = true
   table.insert(stack, p)
-  -- inputsecret() has no cancelreturn: watch for the keys that cancel it.
+  -- inputsecret() has no cancelreturn: watch for the keys that cancel it,
+  -- and for Ctrl-D on an empty line (end of input).
   vim.on_key(function(key)
     local top = stack[#stack]
     if top and (key == '\27' or key == '\3') then
       top.escaped = true
+    elseif top and key == '\4' and not top.eof and vim.fn.getcmdline() == '' then
+      top.eof = true
+      api.nvim_input('<C-\\><C-n>')
     end
   end, keys_ns)
   local ok, value
@@ -71,6 +77,9 @@ local function ask_sync(p)
   end
   if #stack == 0 then
     vim.on_key(nil, keys_ns)
+  end
+  if p.eof then
+    return nil, true
   end
   if not ok or value == CANCELLED or (p.password and p.escaped and value == '') then
     return nil
@@ -139,14 +148,17 @@ function M.answer(params, id)
     run.input = p
     require('subcell.render').draw(run)
   end
-  local text
+  local text, eof
   if async then
     text = ask_async(p)
   else
     vim.cmd('redraw') -- the output so far, before the command line takes over
-    text = ask_sync(p)
+    text, eof = ask_sync(p)
   end
   remove(p)
+  if eof and not p.cancelled then
+    return { eof = true }
+  end
   if text == nil or p.cancelled then
     return nil, { code = rpc.REQUEST_CANCELLED, message = p.cancelled and 'the prompt was closed' or 'cancelled by the user' }
   end
