@@ -78,7 +78,9 @@ Result<std::unique_ptr<Runtime>> Runtime::start(RuntimeOptions options) {
   }
   PyErr_Clear();
 
-  if (!main_session) capture_site_setup();
+  // Subinterpreters get site's results replayed: sessions, and the child
+  // interpreters a process worker's session creates.
+  capture_site_setup();
   if (main_session) {
     // A crashing cell leaves its Python traceback on stderr, which the
     // server quotes in session/crashed.

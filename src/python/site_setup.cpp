@@ -15,7 +15,8 @@ SiteSetup g_setup;  // written once at start-up, before any session exists
 // site-packages directory, sorted by name, and their `import` lines.
 constexpr const char* kCapture = R"PY(
 import os, site, sys
-site.main()
+if sys.flags.no_site:  # a process worker's main interpreter ran site for real already
+    site.main()
 
 def _pth_imports():
     dirs = []
