@@ -230,3 +230,21 @@ TEST_CASE("channels: large str and bytes arrive intact (borrowed, copied once by
   CHECK(result.find("1000000, 'ééé', 'ééé'") != std::string::npos);
 }
 
+
+TEST_CASE("channels: a sender closed while its buffer is still read is kept (parked), never freed under the reader") {
+  XiHarness h;
+  Session& a = h.open("a");
+  Session& b = h.open("b");
+  h.value(a, "import subcell\nr, s = subcell.channel('lent-then-closed')\n1");
+  h.value(b, "import subcell\nr, s = subcell.channel('lent-then-closed')\n1");
+  auto received = h.start(b, "view = r.recv(timeout=30)\nlen(view)");
+  h.value(a, "s.send_buffer(bytearray(b'still here ' * 100000))\n1");
+  CHECK(text_of(received.get()) == "1100000");
+  h.close(a);  // its interpreter cannot end while b reads its memory
+  for (int i = 0; i < 500 && !a.finished(); ++i) std::this_thread::sleep_for(10ms);
+  REQUIRE(a.finished());
+  CHECK(a.parked());
+  // b's view is still the bytes a lent.
+  CHECK(h.value(b, "bytes(view[:11]) + bytes(view[-11:])") == "b'still here still here '");
+  h.value(b, "view.release()\ndel view\n1");
+}
