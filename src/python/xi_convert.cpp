@@ -239,18 +239,26 @@ void Domain::release_returned() {
 
 void Domain::closing() {
   release_returned();
-  std::lock_guard lock(mutex_);
+  std::unique_lock lock(mutex_);
   if (outstanding_ == 0 || keeping_) return;
   // Receivers still read our memory: this interpreter must not end under
   // them. A thread of ours that will not stop keeps it parked (see
-  // Interpreter::end) and releases each buffer as it comes back.
+  // Interpreter::end) and releases each buffer as it comes back. Its
+  // thread state exists before this returns, so that the interpreter's
+  // end counts it.
   keeping_ = true;
   log::info(std::to_string(outstanding_) + " buffer(s) lent by a closing interpreter are still in use; it is kept");
   std::thread([self = shared_from_this()] { self->keeper_main(); }).detach();
+  cv_.wait(lock, [&] { return keeper_ready_; });
 }
 
 void Domain::keeper_main() {
   PyThreadState* ts = PyThreadState_New(interp_);
+  {
+    std::lock_guard lock(mutex_);
+    keeper_ready_ = true;
+  }
+  cv_.notify_all();
   for (;;) {
     std::vector<Py_buffer> views;
     bool last = false;

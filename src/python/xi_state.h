@@ -55,6 +55,7 @@ class Domain : public std::enable_shared_from_this<Domain> {
   int outstanding_ = 0;
   bool scheduled_ = false;
   bool keeping_ = false;
+  bool keeper_ready_ = false;  // the keeper's thread state exists
 };
 
 struct State {

@@ -1,6 +1,7 @@
 #include "xi/registry.h"
 
 #include <algorithm>
+#include <cstdlib>
 
 #include "support/spin.h"
 
@@ -74,9 +75,46 @@ void run_all(std::vector<std::function<void()>>& after) {
   after.clear();
 }
 
-// Spinning pays while the other side answers within a few microseconds
-// (two sessions on two cores); otherwise the thread blocks at once.
-thread_local SpinPolicy t_spin{std::chrono::microseconds(60)};
+// Spinning before blocking would save the futex wake-up when the other
+// side answers within microseconds (two sessions on two idle cores). On the
+// shared 2-core machine this was measured on it did not pay: a 60 us spin
+// made a ping-pong 7x slower (70 us against 10 us), a 20 us one cut 1 KB
+// throughput by 4x, because the spinner holds a CPU the other side needs.
+// So waits block at once unless SUBCELL_XI_SPIN_US asks for a spin, which
+// then backs off: a spin that ends without the answer makes the next waits
+// of this thread block at once, twice as many each time it happens again.
+class AdaptiveSpin {
+ public:
+  bool should_spin() {
+    if (limit().count() == 0 || !several_cpus()) return false;
+    if (skip_ > 0) {
+      --skip_;
+      return false;
+    }
+    return true;
+  }
+  void spun(bool answered) {
+    if (answered) {
+      penalty_ = 1;
+    } else {
+      skip_ = penalty_;
+      penalty_ = std::min(penalty_ * 2, 4096);
+    }
+  }
+  static std::chrono::microseconds limit() {
+    static const std::chrono::microseconds value = [] {
+      const char* env = std::getenv("SUBCELL_XI_SPIN_US");  // for measurements; 0 turns spinning off
+      return std::chrono::microseconds(env != nullptr ? std::atoi(env) : 0);
+    }();
+    return value;
+  }
+
+ private:
+  int skip_ = 0;
+  int penalty_ = 1;
+};
+
+thread_local AdaptiveSpin t_spin;
 
 }  // namespace
 
@@ -303,9 +341,9 @@ void Registry::set_listener(ChannelId channel, Listener listener) {
 // ---------------------------------------------------------------- waiting
 
 Status Registry::wait_blocking(const std::shared_ptr<Chan>& c, const Handle& p, const Wait& wait) {
-  t_spin.started();
-  if (t_spin.worth_spinning()) {
-    spin_until([&] { return p->state.load(std::memory_order_acquire) != Pending::kWaiting; }, t_spin.limit());
+  if (t_spin.should_spin()) {
+    t_spin.spun(spin_until([&] { return p->state.load(std::memory_order_acquire) != Pending::kWaiting; },
+                           AdaptiveSpin::limit()));
   }
   if (p->state.load() == Pending::kWaiting) {
     std::unique_lock lock(p->m);
@@ -316,7 +354,6 @@ Status Registry::wait_blocking(const std::shared_ptr<Chan>& c, const Handle& p, 
       p->cv.wait(lock, wait.stop, matched);
     }
   }
-  t_spin.ended();
   if (p->state.load() == Pending::kWaiting) {
     // Stopped or timed out: withdraw, unless it was matched meanwhile (then
     // the rendezvous happened and must not be lost).

@@ -30,8 +30,10 @@ import threading
 import time
 from pathlib import Path
 
+import bench_channels  # the channels section (beside this file)
+
 SECTIONS = ["server_start", "session_start", "round_trip", "reset", "memory",
-            "parallel", "streaming", "many_sessions", "churn"]
+            "parallel", "streaming", "many_sessions", "churn", "channels"]
 
 # The same cells as subcell_bench.cpp.
 CPU_CELL = ("def _work(n):\n"
@@ -1067,6 +1069,8 @@ def build_rows(r):
         if g(churn, "inWorkers"):
             churn_rows(churn["inWorkers"], "in recycled workers (--interpreter-host workers --recycle-after-sessions "
                        f"{churn['recycleAfterSessions']})", goal=True)
+
+    bench_channels.rows(g(s, "channels"), g(r, "multiprocessing", "channels"), row, section)
     return rows
 
 
@@ -1215,6 +1219,11 @@ def main():
             t_ps = time.monotonic()
             results["machine"]["processScaling"] = process_scaling(cfg)
             results["machine"]["processScaling"]["window"] = [t_ps, time.monotonic()]
+    if cfg.wants("channels"):
+        log("multiprocessing between plain processes (the channels section's comparison)")
+        t_mp = time.monotonic()
+        results["multiprocessing"] = {"channels": bench_channels.measure(cfg)}
+        results["multiprocessing"]["channels"]["window"] = [t_mp, time.monotonic()]
     log("plain interpreters, outside any server")
     results["machine"]["pythons"] = {"subcell": probe_python(subcell_python(args.subcell), cfg.stream_lines),
                                      "kernel": probe_python("/usr/bin/python3", cfg.stream_lines)}

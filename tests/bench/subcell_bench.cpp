@@ -1144,10 +1144,12 @@ Json bench_churn(const Config& cfg) {
   return out;
 }
 
+#include "channels_bench.inc"
+
 int usage() {
   std::cerr << "usage: subcell_bench --server PATH [--quick] [--only SECTION,...] [--server-stderr FILE]\n"
                "                     [--sessions N (many_sessions)] [--warm-gap-ms MS (session_start)]\n"
-               "sections: server_start session_start round_trip reset memory parallel streaming many_sessions churn\n";
+               "sections: server_start session_start round_trip reset memory parallel streaming many_sessions churn channels\n";
   return 2;
 }
 
@@ -1266,6 +1268,7 @@ int main(int argc, char** argv) {
     }
     if (cfg.wants("many_sessions")) timed("manySessions", [&] { return bench_many_sessions(cfg); });
     if (cfg.wants("churn")) timed("churn", [&] { return bench_churn(cfg); });
+    if (cfg.wants("channels")) timed("channels", [&] { return bench_channels(cfg); });
   } catch (const std::exception& e) {
     out["failure"] = e.what();
     std::cout << out.dump(2) << std::endl;
