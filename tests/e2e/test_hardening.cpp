@@ -57,7 +57,7 @@ TEST_CASE("a session whose cell will not stop is closed anyway, within its grace
     CHECK(server.result("cell/interrupt", {{"session", "stuck"}})["interrupted"] == true);
     const auto start = Clock::now();
     Json closed = server.result("session/close", {{"session", "stuck"}}, 10s);
-    CHECK(seconds_since(start) < 3.0);
+    CHECK(seconds_since(start) < 6.0);
     CHECK(closed["interpreter"] == "abandoned");
     Json answered = server.wait_response(cell, 5s);
     INFO(answered.dump());
@@ -80,11 +80,11 @@ TEST_CASE("shutdown answers in bounded time whatever the cells do, and exit ends
   REQUIRE(server.wait_notification("cell/started"));
   auto start = Clock::now();
   CHECK(server.result("shutdown", Json::object(), 10s).is_null());
-  CHECK(seconds_since(start) < 3.0);
+  CHECK(seconds_since(start) < 6.0);
   start = Clock::now();
   server.send_notification("exit");
   CHECK(server.wait_exit(10s) == 0);  // an exit status, not a signal
-  CHECK(seconds_since(start) < 3.0);
+  CHECK(seconds_since(start) < 6.0);
   CHECK(server.stderr_text().find("Segmentation") == std::string::npos);
 }
 
@@ -105,7 +105,7 @@ TEST_CASE("finalizers and atexit functions run under the same deadlines") {
   const auto start = Clock::now();
   Json closed = server.result("session/close", {{"session", "f"}}, 10s);
   CHECK(closed["interpreter"] == "ended");
-  CHECK(seconds_since(start) < 3.0);
+  CHECK(seconds_since(start) < 6.0);
   neighbour.check_intact();
 }
 
@@ -241,7 +241,8 @@ TEST_CASE("os._exit and os.abort end the session, not the server, and say so lik
   CHECK_SCHEMA_VALID(server);
 }
 
-TEST_CASE("out of memory is an error at session/open, not an abort: existing sessions keep running") {
+// [nosan]: AddressSanitizer reserves terabytes of address space, which no RLIMIT_AS allows.
+TEST_CASE("out of memory is an error at session/open, not an abort: existing sessions keep running", "[nosan]") {
   // The server gets 1 GiB of address space (RLIMIT_AS, inherited): every
   // closed own-GIL interpreter leaks ~2.7 MB in CPython, so open/close
   // cycles run into it, where CPython would end the process.

@@ -179,7 +179,9 @@ Row run_case(ServerProcess& server, Neighbour& neighbour, const Case& c, const s
 
 }  // namespace
 
-TEST_CASE("hostile cells: interpreter and process mode, a neighbour keeping its state throughout") {
+// [nosan]: some cases segfault the server in interpreter mode by design,
+// which a sanitizer build reports as a finding.
+TEST_CASE("hostile cells: interpreter and process mode, a neighbour keeping its state throughout", "[nosan]") {
   std::map<std::string, std::map<std::string, Row>> table;
   for (const std::string mode : {"interpreter", "process"}) {
     std::unique_ptr<ServerProcess> server;

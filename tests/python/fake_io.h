@@ -29,6 +29,9 @@ class RecordingIo final : public py::SessionIo {
     return py::IoStatus::kOk;
   }
   std::uint64_t current_cell() override { return 0; }
+  py::InputReply read_input(std::string_view, bool, py::Waiter&) override {
+    return {py::InputReply::Status::kUnsupported, "no client in this test"};
+  }
   void set_thread_origin(std::uint64_t) override {}
   void end_session(py::SessionEnd end) override {
     std::lock_guard lock(mutex_);
