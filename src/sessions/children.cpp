@@ -141,6 +141,11 @@ void Child::drain() {
       this->ready = true;
       start_error = ready->error;
       cv.notify_all();
+    } else if (auto* input = std::get_if<InputRequest>(&e)) {
+      // input() in a child: nobody types into a child interpreter.
+      session->answer_input(input->id, {py::InputReply::Status::kUnsupported,
+                                        "input() is not available in a child interpreter (" + id +
+                                            "): pass what it needs through a channel or run(channels=...)"});
     } else if (std::holds_alternative<SessionClosed>(e)) {
       std::lock_guard lock(mutex);
       closed = true;

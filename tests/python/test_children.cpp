@@ -148,3 +148,11 @@ TEST_CASE("children: channels between a parent and its children; prelude; run(ch
   CHECK(bad.error->type == "RuntimeError");
   CHECK(bad.error->message.find("ZeroDivisionError") != std::string::npos);
 }
+
+TEST_CASE("children: input() in a child raises EOFError instead of waiting for nobody") {
+  XiHarness h;
+  Session& p = h.open("nb");
+  h.value(p, "from subcell import interpreters\nchild = interpreters.create()\n1");
+  CHECK(h.value(p, "r, err = child.run('input(\"name? \")')\n(r, err.type, 'channel' in err.message)") ==
+        "(None, 'EOFError', True)");
+}
