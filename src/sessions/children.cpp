@@ -17,8 +17,9 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 constexpr std::size_t kChildPool = 1;
-constexpr auto kChildCloseGrace = std::chrono::milliseconds(1000);
-constexpr auto kCloseSlack = std::chrono::milliseconds(1000);
+// A child closes well within its parent's close grace (2 s by default).
+constexpr auto kChildCloseGrace = std::chrono::milliseconds(500);
+constexpr auto kCloseSlack = std::chrono::milliseconds(500);
 constexpr int kStopped = 1;  // py::ChildHost: an error that means "interrupted"
 
 // Writes to a parent's output from a thread that holds no GIL.
@@ -210,6 +211,16 @@ class Pool {
     static Pool* pool = new Pool();
     return *pool;
   }
+  void close() {
+    std::vector<std::shared_ptr<Child>> warm;
+    {
+      std::lock_guard lock(mutex_);
+      warm.assign(warm_.begin(), warm_.end());
+      warm_.clear();
+      closed_ = true;
+    }
+    if (!warm.empty()) close_children(std::move(warm));
+  }
   std::shared_ptr<Child> take() {
     std::shared_ptr<Child> child;
     {
@@ -229,10 +240,11 @@ class Pool {
  private:
   void refill() {
     std::lock_guard lock(mutex_);
-    while (warm_.size() < kChildPool) warm_.push_back(start_child(true));
+    while (!closed_ && warm_.size() < kChildPool) warm_.push_back(start_child(true));
   }
   std::mutex mutex_;
   std::deque<std::shared_ptr<Child>> warm_;
+  bool closed_ = false;
 };
 
 // ---------------------------------------------------------------- runs
@@ -492,6 +504,8 @@ std::unique_ptr<py::ChildHost> make_host(const py::ChildParent& parent) { return
 }  // namespace
 
 void install_child_hosts() { py::set_child_host_factory(&make_host); }
+
+void close_child_pool() { Pool::instance().close(); }
 
 std::vector<ChildSummary> children_of(std::uint64_t session_serial) {
   std::vector<ChildSummary> out;

@@ -32,4 +32,7 @@ struct ChildSummary {
 // Every child (and grandchild) of the session with this serial.
 std::vector<ChildSummary> children_of(std::uint64_t session_serial);
 
+// Closes the warm children nobody has taken (before the runtime goes).
+void close_child_pool();
+
 }  // namespace subcell

@@ -33,6 +33,7 @@ SessionManager::SessionManager(SessionListener& listener, SessionOptions options
 SessionManager::~SessionManager() {
   discard_pool();
   close_all();
+  close_child_pool();
   // Wait for the threads to end their interpreters. One that cannot (a
   // cell stuck in C) is leaked: the process is about to leave with _exit.
   const auto deadline = std::chrono::steady_clock::now() + options_.close_grace + std::chrono::seconds(1);
