@@ -12,6 +12,9 @@
 #
 #   run.sh                      the suite
 #   run.sh --readme-screenshot  also copy the tour screenshot to ../images/tour.png
+#   E2E_STEPS='Restricted|notebook on' run.sh
+#                               only the steps whose names match (node --test-name-pattern);
+#                               keep the Restricted Mode step, which trusts the folder
 #
 # The last line is "vscode-e2e: N passed, N failed".
 set -euo pipefail
@@ -86,7 +89,8 @@ ls -l "$work/subcell.vsix"
 echo "== the suite (${E2E_TIMEOUT:-600} s at most)"
 set +e
 E2E_TOOLS="$tools" E2E_WORK="$work" E2E_LOGS="$logs" E2E_VSIX="$work/subcell.vsix" \
-  timeout -k 10 "${E2E_TIMEOUT:-600}" node --test --test-reporter=spec --test-reporter-destination=stdout \
+  timeout -k 10 "${E2E_TIMEOUT:-600}" node --test ${E2E_STEPS:+--test-name-pattern="$E2E_STEPS"} \
+  --test-reporter=spec --test-reporter-destination=stdout \
   --test-reporter=tap --test-reporter-destination="$logs/results.tap" "$here/suite.test.js"
 status=$?
 set -e

@@ -91,4 +91,17 @@ test('a session on /usr/bin/python3 (another CPython: a process session on it)',
   assert.match(doc.where.python.version, /^3\.11\./);
   assert.equal(doc.where.isolation, 'process');
   assert.match(runs[0].value!['text/plain'], /python3/);
+
+  // Debian's matplotlib and pandas (test-e2e/install-tools.sh installs them).
+  const plots = doc.run([
+    { code: 'import matplotlib.pyplot as plt\nplt.plot([1, 4, 9])\nplt.show()' },
+    { code: 'import pandas as pd\npd.DataFrame({"a": [1, 2], "b": [3, 4]})' },
+  ]);
+  await plots.done;
+  if (plots.runs[0].error?.type === 'ModuleNotFoundError') {
+    t.skip('no matplotlib for /usr/bin/python3 (apt install python3-matplotlib python3-pandas)');
+    return;
+  }
+  assert.equal(plots.runs[0].output.text(), '▸ figure 640×480\n');
+  assert.match(String(plots.runs[1].value?.['text/html']), /<table/);
 });

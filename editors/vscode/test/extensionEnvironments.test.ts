@@ -18,12 +18,12 @@ after(() => ext.close());
 const statusItem = () => ext.fake.statusItems.find((i) => i.id === 'subcell.session')!;
 
 test('the status bar shows the session of the active # %% file: before it runs, then where it runs', async () => {
-  const editor = ext.openEditor('/tmp/where.py', '# %%\nx = 1\n');
+  ext.openEditor('/tmp/where.py', '# %%\nx = 1\n');
   assert.equal(statusItem().visible, true);
   assert.equal(statusItem().text, '$(symbol-misc) subcell');
   await ext.fake.commands.get('subcell.runAll')!();
   assert.match(statusItem().text, /^\$\(symbol-misc\) subcell: (\d+\.\d+ · )?interpreter$/);
-  assert.deepEqual(statusItem().command?.arguments, [editor.document.uri]);
+  assert.equal(statusItem().command, 'subcell.pickPython', 'the picker acts on the active document');
   ext.openEditor('/tmp/plain.py', 'print(1)\n');
   assert.equal(statusItem().visible, false, 'a Python file without cells has no subcell session');
 });
@@ -48,6 +48,14 @@ test('picking a path restarts the session on it; a Python the server refuses lea
   }
   assert.match(outcome, /^subcell: pick\.py runs on Python 3\.11\.\d+ \(\/usr\/bin\/python3(\.11)?\), in a process/);
   assert.equal(value, '✓ [1] → (3, 11)');
+  assert.match(statusItem().text, /subcell: 3\.11 · process$/);
+
+  ext.fake.user.input = async () => '/nonexistent/python3';
+  await ext.fake.commands.get('subcell.pickPython')!(editor.document.uri);
+  const refused = await eventually('the refusal', () => ext.fake.messages, (m) => m.some((t) => /nonexistent.*cannot run pick\.py/.test(t)));
+  assert.match(refused.find((t) => /cannot run/.test(t))!, /^subcell: \/nonexistent\/python3 cannot run pick\.py: .*nonexistent/);
+  await ext.fake.commands.get('subcell.runAll')!();
+  assert.equal(editor.inlineTexts().get(2), '✓ [1] → (3, 11)', 'the session was reopened on the Python it had');
   assert.match(statusItem().text, /subcell: 3\.11 · process$/);
 });
 

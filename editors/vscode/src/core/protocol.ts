@@ -238,9 +238,8 @@ export interface InputParams {
   prompt: string;
   password: boolean;
 }
-export interface InputResult {
-  text: string;
-}
+/** What the user typed (without the newline), or `eof`: the input has ended (EOFError in the cell). */
+export type InputResult = { text: string } | { eof: true };
 export interface CrashedParams {
   session: SessionId;
   cause: 'signal' | 'exit' | 'timeLimit';

@@ -1,4 +1,4 @@
-// A status bar item for the active `# %%` file or subcell notebook: the Python its
+// A status bar item for the active `# %%` file or notebook: the Python its
 // session runs on and where ("subcell: 3.11 · process"), or "subcell" before
 // it has a session. Clicking it picks another Python (pythonPicker.ts).
 
@@ -41,7 +41,10 @@ export class SessionStatusBar implements vscode.Disposable {
     const where = this.registry.get(target.key)?.where;
     this.item.text = `$(symbol-misc) ${placementLabel(where)}`;
     this.item.tooltip = placementDetail(target.name, where);
-    this.item.command = { title: 'Choose the Python', command: pickPythonCommand, arguments: [target.uri] };
+    // A plain command id: the picker acts on the active document. A command
+    // with arguments is re-registered by VS Code at each change of the item,
+    // and a click on a just-replaced one fails ("Actual command not found").
+    this.item.command = pickPythonCommand;
     this.item.show();
   }
 
@@ -50,18 +53,20 @@ export class SessionStatusBar implements vscode.Disposable {
   }
 
   // A Python file with cells, or a notebook (a cell's editor means its notebook).
-  private target(): { key: string; name: string; uri: vscode.Uri } | undefined {
+  private target(): { key: string; name: string } | undefined {
     const editor = vscode.window.activeTextEditor;
     const notebook = vscode.window.activeNotebookEditor?.notebook;
     if (editor && editor.document.uri.scheme !== notebookCellScheme) {
       if (editor.document.languageId !== 'python' || !hasCellMarkers(editor.document.getText())) return undefined;
       const key = editor.document.uri.toString();
-      return { key, name: this.registry.identity(key)?.name ?? editor.document.uri.path.split('/').pop()!, uri: editor.document.uri };
+      return { key, name: this.registry.identity(key)?.name ?? editor.document.uri.path.split('/').pop()! };
     }
     if (!notebook) return undefined;
     const key = this.kernels.sessionKeyFor(notebook);
-    // A notebook shown with another kernel has no subcell session to speak of.
-    if (!this.kernels.isSelectedFor(notebook) && !this.registry.get(key)) return undefined;
-    return { key, name: this.registry.identity(key)?.name ?? notebook.uri.path.split('/').pop()!, uri: notebook.uri };
+    // VS Code tells no extension which kernel a notebook shows until one is
+    // picked (an only kernel is shown without being "selected"): every
+    // notebook subcell can run gets the item.
+    if (notebook.notebookType !== 'jupyter-notebook' && notebook.notebookType !== 'interactive') return undefined;
+    return { key, name: this.registry.identity(key)?.name ?? notebook.uri.path.split('/').pop()! };
   }
 }
