@@ -45,3 +45,11 @@ test("the Python extension's selected interpreter is the default, and follows it
   assert.equal(await defaultOffered(), '/usr/bin/python3', 'subcell.python wins when it is set');
   delete ext.fake.settings.python;
 });
+
+test("\"subcell's own Python\" runs the document on the server's Python whatever the Python extension selects", async () => {
+  const editor = ext.openEditor('/tmp/own.py', '# %%\n1\n');
+  ext.fake.user.pick = async (items: Array<{ label: string }>) => items.find((i) => i.label.includes("subcell's own Python"));
+  await ext.fake.commands.get('subcell.pickPython')!(editor.document.uri);
+  const said = await eventually('the outcome', () => ext.fake.messages, (m) => m.some((t) => /own\.py runs on|cannot run own\.py/.test(t)));
+  assert.match(said.find((t) => /own\.py/.test(t))!, /^subcell: own\.py runs on (Python 3\.\d+\.\d+ \(.*\)|the default Python), in an interpreter/);
+});

@@ -15,7 +15,7 @@ import { CellRun, CodeRegion, nextCellId } from './cellRun';
 import { CellId, ChangedParams, CloseResult, CrashedParams, Isolation, MimeBundle, OpenResult, ResetResult } from './protocol';
 import { fail, Failure, ok, Result } from './result';
 import { RunHistory } from './runHistory';
-import { PlacementDefaults, SessionPlacement } from './sessionPlacement';
+import { PlacementDefaults, PythonChoice, SessionPlacement } from './sessionPlacement';
 import { OpenedSession, RunSink, ServerLoss, ServerSupervisor, SessionListener } from './serverSupervisor';
 import { LocateCell, mapError, MappedError, rewriteTraceback } from './traceback';
 
@@ -232,13 +232,14 @@ export class DocumentSession {
   }
 
   /**
-   * Runs the document on `python` from now on (undefined: the default): the
+   * Runs the document on `python` from now on (undefined: the default,
+   * `server`: the server's own Python): the
    * open session is closed and a new one opened on it at once, so a Python
    * the server cannot run is reported now. On failure the previous choice
    * stays and the session is reopened as it was.
    */
-  async usePython(python: string | undefined): Promise<Result<OpenResult>> {
-    const previous = this.placement.python;
+  async usePython(python: PythonChoice): Promise<Result<OpenResult>> {
+    const previous = this.placement.pythonChoiceMade;
     this.placement.choosePython(python);
     await this.endSession();
     const opened = await this.ensureOpen();

@@ -15,9 +15,12 @@ export interface PlacementDefaults {
   python?: string;
 }
 
+/** The user's choice of Python: a path, `server` (the server's own Python, whatever the settings say), or none. */
+export type PythonChoice = string | 'server' | undefined;
+
 export class SessionPlacement {
   private isolationChoice: Isolation | undefined;
-  private pythonChoice: string | undefined;
+  private pythonChoice: PythonChoice;
 
   constructor(private readonly defaults: () => PlacementDefaults = () => ({})) {}
 
@@ -25,8 +28,14 @@ export class SessionPlacement {
     return this.isolationChoice ?? this.defaults().isolation;
   }
 
+  /** The interpreter to ask for; undefined: the server's own. */
   get python(): string | undefined {
+    if (this.pythonChoice === 'server') return undefined;
     return this.pythonChoice ?? this.defaults().python;
+  }
+
+  get pythonChoiceMade(): PythonChoice {
+    return this.pythonChoice;
   }
 
   /** The user put this document's session in `isolation`. */
@@ -35,7 +44,7 @@ export class SessionPlacement {
   }
 
   /** The user picked a Python for this document; undefined goes back to the default. */
-  choosePython(python: string | undefined): void {
+  choosePython(python: PythonChoice): void {
     this.pythonChoice = python;
   }
 
