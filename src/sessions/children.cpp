@@ -187,6 +187,8 @@ void close_children(std::vector<std::shared_ptr<Child>> children) {
     if (!c->session) continue;
     const bool closed = wait_child(*c, {}, until, [&] { return c->closed; });
     const std::uint64_t serial = c->session->serial;
+    Router::instance().remove(serial);  // no more draining: what it still says goes nowhere
+    std::lock_guard drained(c->drain_mutex);
     if (!closed) {
       log::warn("child interpreter " + c->id + " did not close in time; abandoned");
       c->session->abandon();
@@ -200,7 +202,6 @@ void close_children(std::vector<std::shared_ptr<Child>> children) {
         c->session.reset();
       }
     }
-    Router::instance().remove(serial);
   }
 }
 
