@@ -41,9 +41,9 @@ test('picking a path restarts the session on it; a Python the server refuses lea
   const outcome = said.find((t) => /pick\.py runs on|cannot run pick\.py/.test(t))!;
   await ext.fake.commands.get('subcell.runAll')!();
   const value = editor.inlineTexts().get(2)!;
-  if (!/Python 3\.11/.test(outcome)) {
-    // The server takes `python` once issue 12 lands; until then it answers without a `python`.
-    assert.match(outcome, /runs on the default Python|cannot run/);
+  if (!/runs on Python 3\.11/.test(outcome)) {
+    // A server without issue 12 answers without a `python`; a build without a 3.11 worker refuses it.
+    assert.match(outcome, /runs on the default Python|cannot run pick\.py/);
     return;
   }
   assert.match(outcome, /^subcell: pick\.py runs on Python 3\.11\.\d+ \(\/usr\/bin\/python3(\.11)?\), in a process/);
