@@ -28,6 +28,18 @@ def isolate_environment():
     os.putenv = putenv
     os.unsetenv = unsetenv
 
+    class SessionEnviron(_type(environ)):
+        # os._Environ deletes by calling unsetenv and then removing the key
+        # from _data itself, which the session's unsetenv has just done.
+        def __delitem__(self, key):
+            encoded = self.encodekey(key)
+            if encoded not in self._data:
+                raise KeyError(key)
+            unsetenv(encoded)
+
+    SessionEnviron.__module__, SessionEnviron.__name__, SessionEnviron.__qualname__ = "os", "_Environ", "_Environ"
+    environ.__class__ = SessionEnviron
+
     real_system = os.system
 
     def system(command):

@@ -47,10 +47,13 @@ class _Guard:
                                  "/proc/%d/fd/" % self.pid)
 
     @staticmethod
-    def refuse(rule, what):
-        raise PermissionError(
-            "subcell guard: %s (%s). The guard keeps an interpreter session from breaking the "
-            "server it shares; a process session (isolation \"process\") may do this." % (rule, what))
+    def message(rule, what):
+        return ("subcell guard: %s (%s). The guard keeps an interpreter session from breaking the "
+                "server it shares; a process session (isolation \"process\") may do this." % (rule, what))
+
+    @classmethod
+    def refuse(cls, rule, what):
+        raise PermissionError(cls.message(rule, what))
 
     # -- descriptors
 
@@ -88,8 +91,11 @@ class _Guard:
             return
         if event == "import":
             if args[0] in _PRIVATE_INTERPRETER_MODULES:
-                self.refuse("CPython's private interpreter modules reach into other sessions",
-                            "import %s; use the subcell module's channels instead" % args[0])
+                # As if the module were missing, so that code using it when
+                # present (`except ModuleNotFoundError`) goes on without it.
+                raise ModuleNotFoundError(self.message(
+                    "CPython's private interpreter modules reach into other sessions",
+                    "import %s; use the subcell module's channels instead" % args[0]), name=args[0])
         elif event == "open":
             self.check_path(args[0], "open(%r)" % (args[0],))
         elif event == "os.kill":

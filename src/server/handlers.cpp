@@ -38,13 +38,6 @@ Status apply_memory_limit(std::int64_t mb) {
   return Ok{};
 }
 
-protocol::Limits merged(const protocol::Limits& defaults, const protocol::Limits& asked) {
-  protocol::Limits out = defaults;
-  if (asked.memory_mb) out.memory_mb = asked.memory_mb;
-  if (asked.cell_timeout_seconds) out.cell_timeout_seconds = asked.cell_timeout_seconds;
-  return out;
-}
-
 }  // namespace
 
 void Server::bind_methods() {

@@ -274,7 +274,8 @@ void Server::list_sessions(rpc::Reply reply) {
   std::vector<RemoteSession*> one_per_worker;
   for (auto& [id, s] : remote_) {
     if (s->closing) continue;
-    auto same = [&](RemoteSession* o) { return o->worker == s->worker; };
+    Worker* worker = s->worker;
+    auto same = [worker](RemoteSession* o) { return o->worker == worker; };
     if (std::none_of(one_per_worker.begin(), one_per_worker.end(), same)) one_per_worker.push_back(s.get());
   }
   for (RemoteSession* s : one_per_worker) {

@@ -23,7 +23,6 @@ std::atomic<std::uint64_t> g_next_serial{1};
 
 Session::Session(SessionListener& listener, SessionOptions options)
     : serial(g_next_serial.fetch_add(1)),
-      listener_(listener),
       options_(std::move(options)),
       channel_(options_.channel_bytes),
       sink_(*this, channel_, listener) {

@@ -192,7 +192,6 @@ class Session {
   void inspector_main();
   void stop_inspector();
 
-  SessionListener& listener_;
   const SessionOptions options_;
   EventChannel channel_;
   OutputSink sink_;

@@ -291,6 +291,14 @@ TEST_CASE("interpreter sessions each keep their working directory and environmen
   CHECK(value_of(server, "b", "repr(os.environ.get('SUBCELL_TEST_ONLY_A'))") == "'None'");
   CHECK(value_of(server, "b", "subprocess.run(['sh', '-c', 'echo x$SUBCELL_TEST_ONLY_A'], capture_output=True, "
                               "text=True).stdout.strip()") == "'x'");
+  // Deleting works as in any Python (del, pop, KeyError for what is not there);
+  // os.unsetenv acts on the session's environment, which os.environ is.
+  CHECK(value_of(server, "a", "del os.environ['SUBCELL_TEST_ONLY_A']\n"
+                              "os.environ['T1'] = os.environ['T2'] = '1'\n"
+                              "os.environ.pop('T1'); os.unsetenv('T2')\n"
+                              "try:\n    del os.environ['SUBCELL_TEST_ONLY_A']\nexcept KeyError as e:\n    missing = e\n"
+                              "(sorted(k for k in ('SUBCELL_TEST_ONLY_A', 'T1', 'T2') if k in os.environ), missing)") ==
+        "([], KeyError('SUBCELL_TEST_ONLY_A'))");
   CHECK_SCHEMA_VALID(server);
 }
 
