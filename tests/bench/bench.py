@@ -31,9 +31,10 @@ import time
 from pathlib import Path
 
 import bench_channels  # the channels section (beside this file)
+import bench_science  # the science section: numpy, matplotlib on /usr/bin/python3
 
 SECTIONS = ["server_start", "session_start", "round_trip", "reset", "memory",
-            "parallel", "streaming", "many_sessions", "churn", "channels"]
+            "parallel", "streaming", "many_sessions", "churn", "channels", "science"]
 
 # The same cells as subcell_bench.cpp.
 CPU_CELL = ("def _work(n):\n"
@@ -1071,6 +1072,8 @@ def build_rows(r):
                        f"{churn['recycleAfterSessions']})", goal=True)
 
     bench_channels.rows(g(s, "channels"), g(r, "multiprocessing", "channels"), row, section)
+    # failed sides too: the section shows why a side was not measured
+    bench_science.rows(g(r, "subcell", "science"), g(r, "ipykernel", "science"), row, section)
     return rows
 
 
@@ -1202,6 +1205,7 @@ def main():
             ap.error(f"unknown section {x}")
     cfg = Config(args.quick, only)
     cfg.kernel_stderr = args.kernel_stderr
+    cfg.server_stderr = args.server_stderr
     os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")  # ipykernel's debugger warning
 
     results = {"mode": "quick" if cfg.quick else "full", "machine": machine_info(),
@@ -1219,6 +1223,13 @@ def main():
             t_ps = time.monotonic()
             results["machine"]["processScaling"] = process_scaling(cfg)
             results["machine"]["processScaling"]["window"] = [t_ps, time.monotonic()]
+    if cfg.wants("science"):
+        sc, kc = bench_science.measure(cfg, None if args.no_subcell else args.subcell,
+                                       None if args.no_kernel else KernelBench, failed)
+        if sc is not None:
+            results["subcell"]["science"] = sc
+        if kc is not None:
+            results["ipykernel"]["science"] = kc
     if cfg.wants("channels"):
         log("multiprocessing between plain processes (the channels section's comparison)")
         t_mp = time.monotonic()
