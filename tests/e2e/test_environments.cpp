@@ -86,7 +86,8 @@ TEST_CASE("a venv of the embedded CPython: its own prefix and packages in one in
   CHECK(value_of(server, "neighbour", "import sys\nsys.prefix != " + Json(venv).dump()) == "True");
   neighbour.check_intact();
   // session/list shows which Python each session runs.
-  for (const Json& s : server.result("session/list")["sessions"]) {
+  const Json listed = server.result("session/list");
+  for (const Json& s : listed["sessions"]) {
     if (s["session"] == "env") CHECK(s["python"]["prefix"] == venv);
     if (s["session"] == "neighbour") CHECK(s["python"]["prefix"] != venv);
   }

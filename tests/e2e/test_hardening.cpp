@@ -63,7 +63,8 @@ TEST_CASE("a session whose cell will not stop is closed anyway, within its grace
     Json answered = server.wait_response(cell, 5s);
     INFO(answered.dump());
     CHECK(answered["error"]["code"] == -32800);
-    for (const Json& s : server.result("session/list")["sessions"]) CHECK(s["session"] != "stuck");
+    const Json listed = server.result("session/list");
+    for (const Json& s : listed["sessions"]) CHECK(s["session"] != "stuck");
     neighbour.check_intact();
   }
   server.open_session({{"session", "stuck"}});

@@ -205,8 +205,12 @@ TEST_CASE("session/variables and cell/inspect answer while a cell of the same se
       "import json\nxs = list(range(1000))\nclass Slow:\n    def __repr__(self):\n        while True: pass\n"
       "slow = Slow()\n_hidden = 1"}});
   Json cell = server.send_request("cell/run", {{"session", s}, {"code",
-      "import time\nfor i in range(40):\n    time.sleep(0.05)\n'cell done'"}});
-  wait_started(server, s);
+      "import time\nfor i in range(40):\n    if i == 0: print('looping', flush=True)\n    time.sleep(0.05)\n"
+      "'cell done'"}});
+  // Once it prints, the running cell's `i` exists.
+  auto looping = server.wait_notification("cell/output", 20s);
+  REQUIRE(looping);
+  CHECK((*looping)["params"]["text"] == "looping\n");
   auto start = Clock::now();
   Json vars = server.result("session/variables", {{"session", s}});
   const double vars_ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
