@@ -9,6 +9,7 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cstdio>
 #include <cstring>
@@ -227,7 +228,12 @@ int main_impl(int argc, char** argv) {
     std::cout << version_line() << "\n";
     return 0;
   }
-  if (!args.empty() && (args[0] == "--help" || args[0] == "-h" || args[0] == "help")) {
+  auto is_help = [](std::string_view a) { return a == "--help" || a == "-h" || a == "help"; };
+  // `subcell --help`, and `--help` among a command's options (`subcell run --help`).
+  const bool command = !args.empty() && (args[0] == "run" || args[0] == "serve");
+  if (!args.empty() &&
+      (is_help(args[0]) || (command && std::any_of(args.begin() + 1, args.end(),
+                                                   [](std::string_view a) { return a == "--help" || a == "-h"; })))) {
     std::cout << version_line() << "\n\n" << kUsage;
     return 0;
   }

@@ -376,8 +376,9 @@ void Run::on_input_request(const Json& id, const Json& params) {
   input_request_ = id;
   input_prompt_ = params.value("prompt", std::string());
   input_password_ = params.value("password", false);
-  printer_.prompt(input_prompt_);
+  // Echo goes off before the prompt shows, so nothing typed after it is echoed.
   input_.begin(input_password_);
+  printer_.prompt(input_prompt_);
   std::string line;
   const TerminalInput::Read read = input_.buffered(line);
   if (read != TerminalInput::Read::kWaiting) answer_input(read, line);

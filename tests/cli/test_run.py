@@ -256,6 +256,12 @@ class PercentFile(Case):
         self.assertEqual(r.returncode, 2)
         self.assertIn("'1x' is not a Python name", r.stderr)
 
+    def test_help(self):
+        r = run(["--help"], self.dir)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("--output PATH", r.stdout)
+        self.assertEqual(r.stderr, "")
+
 
 # ------------------------------------------------------------------ notebooks
 
