@@ -103,6 +103,13 @@ Json Server::capabilities() const {
         {"interpreter", {{"interrupt", interpreter_interrupt}, {"memoryLimit", false}, {"cellTimeout", true}}},
         {"process", {{"interrupt", process_interrupt}, {"memoryLimit", true}, {"cellTimeout", true}}},
     };
+    // The CPython versions sessions can run: the embedded one, and each one
+    // a worker was built for (subcell-py3.N beside this binary).
+    Json pythons = Json::array();
+    for (int minor = 11; minor <= 20; ++minor) {
+      if (worker_binary_for(minor)) pythons.push_back("3." + std::to_string(minor));
+    }
+    caps["pythons"] = std::move(pythons);
   }
   return caps;
 }

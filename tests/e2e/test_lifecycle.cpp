@@ -1,5 +1,7 @@
 // initialize / initialized / shutdown / exit, against the real binary.
 #include <catch2/catch.hpp>
+#include <filesystem>
+#include <set>
 
 #include "server_process.h"
 
@@ -14,6 +16,17 @@ TEST_CASE("initialize reports the server, the embedded Python and own-GIL sessio
   CHECK(r["capabilities"]["interrupt"]["bytecode"] == true);
   CHECK(r["capabilities"]["interrupt"]["blockingCalls"] == false);
   CHECK(r["limits"]["maxMessageBytes"].get<long>() > 0);
+  // The Pythons sessions can run: the embedded one and one per worker built beside the binary.
+  std::set<std::string> expected{SUBCELL_PYTHON_MINOR};
+  const auto dir = std::filesystem::path(SUBCELL_BINARY).parent_path();
+  for (int minor = 11; minor <= 20; ++minor) {
+    if (std::filesystem::exists(dir / ("subcell-py3." + std::to_string(minor)))) {
+      expected.insert("3." + std::to_string(minor));
+    }
+  }
+  const auto pythons = r["capabilities"]["pythons"].get<std::vector<std::string>>();
+  CHECK(std::set<std::string>(pythons.begin(), pythons.end()) == expected);
+  CHECK(pythons.size() == expected.size());
   CHECK_SCHEMA_VALID(server);
 }
 
