@@ -75,9 +75,23 @@ TEST_CASE("a crash in a process session costs only that session, and its id can 
     INFO(code);
     server.open_session({{"session", "doomed"}, {"isolation", "process"}});
     server.result("cell/run", {{"session", "doomed"}, {"code", "x = 1"}});
-    Json crashing = server.send_request("cell/run", {{"session", "doomed"}, {"code", code}, {"cell", "boom"}});
+    // The crash waits for a gate the test opens once the second cell is
+    // queued behind it, so that cell is one the crash must answer.
+    const std::string gate = "/tmp/subcell-crash-gate-" + std::to_string(::getpid());
+    ::unlink(gate.c_str());
+    Json crashing = server.send_request("cell/run", {{"session", "doomed"}, {"cell", "boom"}, {"code",
+        "import os, time\nwhile not os.path.exists(" + Json(gate).dump() + "):\n    time.sleep(0.005)\n" + code}});
     Json queued = server.send_request("cell/run", {{"session", "doomed"}, {"code", "x"}});
+    for (int i = 0; i < 2000; ++i) {
+      const Json listed = server.result("session/list");
+      bool is_queued = false;
+      for (const Json& s : listed["sessions"]) is_queued |= s["session"] == "doomed" && s["queuedCells"] == 1;
+      if (is_queued) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    std::ofstream{gate};
     auto crashed = server.wait_notification("session/crashed", 20s);
+    ::unlink(gate.c_str());
     REQUIRE(crashed);
     const Json& p = (*crashed)["params"];
     CHECK(p["session"] == "doomed");
