@@ -172,12 +172,7 @@ void ChannelService::send(std::uint64_t worker, const Json& params, const std::s
       params, [&](xi::ChannelId c, xi::Side s) { return registry_.end_value(c, s); });
   if (!value) return answer(value.error());
   const xi::ChannelId channel = *id;
-  Op op;
-  op.answer = std::move(answer);
-  op.worker = worker;
-  op.key = key;
-  if (auto ms = timeout_ms(params)) op.deadline = uv_now(loop_) + static_cast<std::uint64_t>(*ms);
-  const std::uint64_t n = add(std::move(op));
+  const std::uint64_t n = add(worker, params, key, std::move(answer));
   std::weak_ptr<Inbox> inbox = inbox_;
   auto handle = registry_.send_async(channel, owner_of(worker, params), std::move(*value), flag(params, "nowait"),
                                      [inbox, n, channel](xi::Status s, xi::Value*) {
@@ -202,12 +197,7 @@ void ChannelService::recv(std::uint64_t worker, const Json& params, const std::s
   if (!id) return answer(id.error());
   const xi::ChannelId channel = *id;
   const xi::OwnerId owner = owner_of(worker, params);
-  Op op;
-  op.answer = std::move(answer);
-  op.worker = worker;
-  op.key = key;
-  if (auto ms = timeout_ms(params)) op.deadline = uv_now(loop_) + static_cast<std::uint64_t>(*ms);
-  const std::uint64_t n = add(std::move(op));
+  const std::uint64_t n = add(worker, params, key, std::move(answer));
   std::weak_ptr<Inbox> inbox = inbox_;
   const bool typed = worker != 0;  // workers get every value typed
   auto handle = registry_.recv_async(
@@ -294,7 +284,12 @@ void ChannelService::forget_worker(std::uint64_t worker) {
 
 // ---------------------------------------------------------------- the loop
 
-std::uint64_t ChannelService::add(Op op) {
+std::uint64_t ChannelService::add(std::uint64_t worker, const Json& params, const std::string& key, Answer answer) {
+  Op op;
+  op.answer = std::move(answer);
+  op.worker = worker;
+  op.key = key;
+  if (auto ms = timeout_ms(params)) op.deadline = uv_now(loop_) + static_cast<std::uint64_t>(*ms);
   const std::uint64_t n = next_op_++;
   if (!op.key.empty()) by_key_[{op.worker, op.key}] = n;
   ops_.emplace(n, std::move(op));

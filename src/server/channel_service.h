@@ -86,7 +86,8 @@ class ChannelService {
   void close_channel(const rpc::Json& params, Answer answer);
   Result<xi::ChannelId> resolve(std::uint64_t worker, const rpc::Json& params, std::string_view method, bool create);
   xi::OwnerId owner_of(std::uint64_t worker, const rpc::Json& params);
-  std::uint64_t add(Op op);
+  // Registers a waiting send or recv (its answer, cancel key and timeout); its number.
+  std::uint64_t add(std::uint64_t worker, const rpc::Json& params, const std::string& key, Answer answer);
   void on_async();
   void arm_timer();
   void on_timer();
