@@ -7,123 +7,19 @@
 // connection. Prints the throughput; asserts no timings.
 //
 //   channel_ring SUBCELL_BINARY [SESSIONS] [MESSAGES] [PROCESS_SESSIONS]
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
-#include <map>
-#include <optional>
-#include <stdexcept>
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
-extern char** environ;
+#include "pipe_server.h"
 
 namespace {
 
-using Json = nlohmann::json;
+using subcell::stress::Json;
+using subcell::stress::PipeServer;
 using Clock = std::chrono::steady_clock;
-
-// `subcell serve` on pipes; only responses matter here.
-class Server {
- public:
-  explicit Server(const std::string& binary) {
-    int in[2], out[2];
-    if (pipe2(in, O_CLOEXEC) != 0 || pipe2(out, O_CLOEXEC) != 0) throw std::runtime_error("pipe2 failed");
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_adddup2(&actions, in[0], 0);
-    posix_spawn_file_actions_adddup2(&actions, out[1], 1);
-    std::vector<std::string> args{binary, "serve", "--process-pool-size", "0"};
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    const int rc = posix_spawn(&pid_, binary.c_str(), &actions, nullptr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    ::close(in[0]);
-    ::close(out[1]);
-    to_ = in[1];
-    from_ = out[0];
-    if (rc != 0) throw std::runtime_error("posix_spawn " + binary + ": " + std::strerror(rc));
-  }
-  ~Server() {
-    ::close(to_);
-    ::close(from_);
-    if (waitpid(pid_, nullptr, WNOHANG) == 0) {
-      ::kill(pid_, SIGKILL);
-      waitpid(pid_, nullptr, 0);
-    }
-  }
-
-  int send(const std::string& method, const Json& params) {
-    const int id = next_id_++;
-    const std::string body = Json{{"jsonrpc", "2.0"}, {"id", id}, {"method", method}, {"params", params}}.dump();
-    const std::string frame = "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
-    for (std::size_t done = 0; done < frame.size();) {
-      const ssize_t n = ::write(to_, frame.data() + done, frame.size() - done);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) throw std::runtime_error("write to the server failed");
-      done += static_cast<std::size_t>(n);
-    }
-    return id;
-  }
-
-  Json response(int id, int timeout_ms = 600000) {
-    for (;;) {
-      if (auto it = responses_.find(id); it != responses_.end()) {
-        Json r = std::move(it->second);
-        responses_.erase(it);
-        return r;
-      }
-      if (auto m = pop_frame()) {
-        if (m->contains("id") && !m->contains("method") && (*m)["id"].is_number_integer()) {
-          const int got = (*m)["id"].get<int>();
-          responses_[got] = std::move(*m);
-        }
-        continue;
-      }
-      pollfd fd{from_, POLLIN, 0};
-      if (::poll(&fd, 1, timeout_ms) <= 0) throw std::runtime_error("the server answered nothing in time");
-      char chunk[65536];
-      const ssize_t n = ::read(from_, chunk, sizeof chunk);
-      if (n <= 0) throw std::runtime_error("the server closed its output");
-      inbox_.append(chunk, static_cast<std::size_t>(n));
-    }
-  }
-
-  Json result(const std::string& method, const Json& params) {
-    Json r = response(send(method, params));
-    if (!r.contains("result")) throw std::runtime_error(method + " failed: " + r.dump());
-    return r["result"];
-  }
-
- private:
-  std::optional<Json> pop_frame() {
-    const std::size_t end = inbox_.find("\r\n\r\n");
-    if (end == std::string::npos) return std::nullopt;
-    const std::size_t length = std::stoul(inbox_.substr(16, end - 16));
-    if (inbox_.size() < end + 4 + length) return std::nullopt;
-    Json m = Json::parse(inbox_.substr(end + 4, length));
-    inbox_.erase(0, end + 4 + length);
-    return m;
-  }
-
-  pid_t pid_ = -1;
-  int to_ = -1, from_ = -1;
-  int next_id_ = 1;
-  std::string inbox_;
-  std::map<int, Json> responses_;
-};
 
 std::string node_code(int i, int nodes, int messages) {
   const std::string head = "import subcell\nrin, _a = subcell.channel('ring-" + std::to_string(i) +
@@ -164,7 +60,7 @@ int main(int argc, char** argv) {
   const int messages = argc > 3 ? std::atoi(argv[3]) : 10000;
   const int process_nodes = argc > 4 ? std::atoi(argv[4]) : 0;
   try {
-    Server server(argv[1]);
+    PipeServer server(argv[1], {"--process-pool-size", "0"}, 600000);
     server.result("initialize", Json{{"initializationOptions", {{"poolSize", 0}}}});
     for (int i = 0; i < nodes; ++i) {
       // The last PROCESS_SESSIONS nodes are process sessions.

@@ -19,146 +19,31 @@
 // sent when the previous is answered), so that both CPUs work.
 //
 //   worker_churn SUBCELL_BINARY [CYCLES] [RECYCLE_AFTER]
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <chrono>
 #include <cstdio>
-#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
-#include <optional>
 #include <set>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
-extern char** environ;
+#include "pipe_server.h"
 
 namespace {
 
-using Json = nlohmann::json;
+using subcell::stress::Json;
+using subcell::stress::PipeServer;
 using Clock = std::chrono::steady_clock;
 
 constexpr long kBoundMb = 800;        // above the start
 constexpr int kInFlight = 2;          // cycles in progress at once
 constexpr int kSamples = 100;         // points of the printed curve
 constexpr int kReplyTimeoutMs = 60000;
-
-// `subcell serve` on pipes: framed requests out, responses in (no
-// notification matters here).
-class Server {
- public:
-  Server(const std::string& binary, std::vector<std::string> args) {
-    int in[2], out[2];
-    if (pipe2(in, O_CLOEXEC) != 0 || pipe2(out, O_CLOEXEC) != 0) throw std::runtime_error("pipe2 failed");
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_adddup2(&actions, in[0], 0);
-    posix_spawn_file_actions_adddup2(&actions, out[1], 1);
-    args.insert(args.begin(), {binary, "serve"});
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    const int rc = posix_spawn(&pid_, binary.c_str(), &actions, nullptr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    ::close(in[0]);
-    ::close(out[1]);
-    to_ = in[1];
-    from_ = out[0];
-    if (rc != 0) throw std::runtime_error("posix_spawn " + binary + ": " + std::strerror(rc));
-  }
-  ~Server() {
-    if (to_ >= 0) ::close(to_);
-    if (from_ >= 0) ::close(from_);
-    if (pid_ > 0 && waitpid(pid_, nullptr, WNOHANG) == 0) {
-      kill(pid_, SIGKILL);
-      waitpid(pid_, nullptr, 0);
-    }
-  }
-  pid_t pid() const { return pid_; }
-
-  int send(const std::string& method, const Json& params) {
-    const int id = next_id_++;
-    const std::string body = Json{{"jsonrpc", "2.0"}, {"id", id}, {"method", method}, {"params", params}}.dump();
-    const std::string frame = "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
-    for (std::size_t done = 0; done < frame.size();) {
-      const ssize_t n = ::write(to_, frame.data() + done, frame.size() - done);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) throw std::runtime_error(std::string("write to the server: ") + std::strerror(errno));
-      done += static_cast<std::size_t>(n);
-    }
-    return id;
-  }
-
-  // The next response (notifications are skipped).
-  Json next_response() {
-    for (;;) {
-      if (auto m = pop_frame()) {
-        if (m->contains("id") && !m->contains("method")) return *m;
-        continue;
-      }
-      pollfd fd{from_, POLLIN, 0};
-      if (::poll(&fd, 1, kReplyTimeoutMs) <= 0) throw std::runtime_error("the server answered nothing for 60 s");
-      char chunk[65536];
-      const ssize_t n = ::read(from_, chunk, sizeof chunk);
-      if (n <= 0) throw std::runtime_error("the server closed its output");
-      inbox_.append(chunk, static_cast<std::size_t>(n));
-    }
-  }
-
-  Json result(const std::string& method, const Json& params) {
-    const int id = send(method, params);
-    Json r = next_response();
-    if (r["id"] != id || !r.contains("result")) throw std::runtime_error(method + ": " + r.dump());
-    return r["result"];
-  }
-
-  // shutdown + exit; the exit status, or -1 if it did not exit in 30 s.
-  int stop() {
-    result("shutdown", nullptr);
-    send("exit", nullptr);
-    ::close(to_);
-    to_ = -1;
-    for (int i = 0; i < 3000; ++i) {
-      int status = 0;
-      if (waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = -1;
-        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-      }
-      usleep(10000);
-    }
-    return -1;
-  }
-
- private:
-  std::optional<Json> pop_frame() {
-    const auto end = inbox_.find("\r\n\r\n");
-    if (end == std::string::npos) return std::nullopt;
-    const auto colon = inbox_.find(':');
-    if (colon == std::string::npos || colon > end) throw std::runtime_error("a frame without Content-Length");
-    const std::size_t length = std::stoul(inbox_.substr(colon + 1, end - colon - 1));
-    if (inbox_.size() < end + 4 + length) return std::nullopt;
-    Json m = Json::parse(inbox_.substr(end + 4, length));
-    inbox_.erase(0, end + 4 + length);
-    return m;
-  }
-
-  pid_t pid_ = -1;
-  int to_ = -1;
-  int from_ = -1;
-  int next_id_ = 1;
-  std::string inbox_;
-};
 
 // Total RSS of a process and its children (the server's workers), in MB.
 double tree_rss_mb(pid_t pid) {
@@ -186,7 +71,7 @@ struct Cycle {
 
 class Churn {
  public:
-  Churn(Server& server, int cycles) : server_(server), cycles_(cycles) {}
+  Churn(PipeServer& server, int cycles) : server_(server), cycles_(cycles) {}
 
   // Runs every cycle, kInFlight at a time; `each` is called when one ends,
   // with the number ended so far.
@@ -237,7 +122,7 @@ class Churn {
     }
   }
 
-  Server& server_;
+  PipeServer& server_;
   int cycles_;
   int started_ = 0;
   std::map<int, Cycle> pending_;  // by request id
@@ -304,8 +189,9 @@ int main(int argc, char** argv) {
   try {
     // No warm process worker (--process-pool-size 0): the start is the
     // server alone, and every worker that appears hosts these sessions.
-    Server server(argv[1], {"--interpreter-host", "workers", "--recycle-after-sessions", std::to_string(recycle),
-                            "--recycle-after-mb", "0", "--process-pool-size", "0"});
+    PipeServer server(argv[1], {"--interpreter-host", "workers", "--recycle-after-sessions", std::to_string(recycle),
+                                "--recycle-after-mb", "0", "--process-pool-size", "0"},
+                      kReplyTimeoutMs);
     server.result("initialize", Json{{"processId", static_cast<int>(getpid())}});
     const int every = std::max(1, cycles / kSamples);
     std::printf("%d open -> 1+1 -> close cycles, interpreter sessions in workers recycled after %d sessions;\n"
