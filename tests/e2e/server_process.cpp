@@ -48,6 +48,30 @@ std::string text_of(const Json& bundle) {
   return bundle["text/plain"].get<std::string>();
 }
 
+Json run_cell(ServerProcess& server, const std::string& session, const std::string& code,
+              std::chrono::milliseconds timeout) {
+  Json r = server.call("cell/run", {{"session", session}, {"code", code}}, timeout);
+  INFO(code << " -> " << r.dump().substr(0, 2000));
+  REQUIRE(r.contains("result"));
+  return r["result"];
+}
+
+std::string value_of(ServerProcess& server, const std::string& session, const std::string& code,
+                     std::chrono::milliseconds timeout) {
+  Json r = run_cell(server, session, code, timeout);
+  INFO(code << " -> " << r.dump().substr(0, 2000));
+  REQUIRE(r["error"].is_null());
+  return r["value"].is_null() ? "None" : text_of(r["value"]);
+}
+
+Json error_of(ServerProcess& server, const std::string& session, const std::string& code,
+              std::chrono::milliseconds timeout) {
+  Json r = run_cell(server, session, code, timeout);
+  INFO(code << " -> " << r.dump().substr(0, 2000));
+  REQUIRE(r["error"].is_object());
+  return r["error"];
+}
+
 ServerProcess::ServerProcess(std::vector<std::string> args, bool initialize) : schema_(SchemaChecker::shared()) {
   int in[2], out[2], err[2];
   REQUIRE(pipe2(in, O_CLOEXEC) == 0);

@@ -99,6 +99,18 @@ std::string text_of(const Json& bundle);
 
 std::string join_lines(const std::vector<std::string>& lines);
 
+// cell/run of `code` in `session`: its result (the test fails without one).
+Json run_cell(ServerProcess& server, const std::string& session, const std::string& code,
+              std::chrono::milliseconds timeout = 30s);
+
+// The text/plain of the cell's value ("None" when it has none); the cell must not fail.
+std::string value_of(ServerProcess& server, const std::string& session, const std::string& code,
+                     std::chrono::milliseconds timeout = 30s);
+
+// The error object of a cell that must fail.
+Json error_of(ServerProcess& server, const std::string& session, const std::string& code,
+              std::chrono::milliseconds timeout = 30s);
+
 // Every message so far matched protocol/subcell.schema.json.
 #define CHECK_SCHEMA_VALID(server)                                        \
   do {                                                                    \

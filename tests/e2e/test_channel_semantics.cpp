@@ -33,30 +33,6 @@ std::string open(ServerProcess& server, const std::string& id, const std::string
   return r["session"].get<std::string>();
 }
 
-// The cell's result object (value and error).
-Json run(ServerProcess& server, const std::string& session, const std::string& code) {
-  Json r = server.call("cell/run", {{"session", session}, {"code", code}}, 30s);
-  INFO(code << " -> " << r.dump());
-  REQUIRE(r.contains("result"));
-  return r["result"];
-}
-
-// The text/plain of the cell's value ("None" when it has none); the cell must not fail.
-std::string value_of(ServerProcess& server, const std::string& session, const std::string& code) {
-  Json r = run(server, session, code);
-  INFO(code << " -> " << r.dump());
-  REQUIRE(r["error"].is_null());
-  return r["value"].is_null() ? "None" : text_of(r["value"]);
-}
-
-// The error object of a cell that must fail.
-Json error_of(ServerProcess& server, const std::string& session, const std::string& code) {
-  Json r = run(server, session, code);
-  INFO(code << " -> " << r.dump());
-  REQUIRE(r["error"].is_object());
-  return r["error"];
-}
-
 // What the cell printed (stdout and stderr, in order); the cell must not fail.
 std::string output_of(ServerProcess& server, const std::string& session, const std::string& code,
                       const std::string& cell) {

@@ -11,21 +11,6 @@
 
 using namespace subcell::testing;
 
-namespace {
-
-Json run(ServerProcess& server, const std::string& session, const std::string& code) {
-  return server.result("cell/run", {{"session", session}, {"code", code}}, 60s);
-}
-
-std::string value_of(ServerProcess& server, const std::string& session, const std::string& code) {
-  Json r = run(server, session, code);
-  INFO(code << " -> " << r.dump());
-  REQUIRE(r["error"].is_null());
-  return r["value"].is_null() ? "None" : text_of(r["value"]);
-}
-
-}  // namespace
-
 TEST_CASE("channel/open, send, recv and close from the client, with a session at the other end") {
   ServerProcess server;
   const std::string s = server.open_session({{"session", "nb"}});
@@ -56,7 +41,7 @@ TEST_CASE("channel/open, send, recv and close from the client, with a session at
   Json closed = server.call("channel/recv", {{"channel", opened["channel"]}, {"timeoutMs", 1000}});
   REQUIRE(closed.contains("error"));
   CHECK(closed["error"]["code"] == -32014);
-  CHECK(value_of(server, s, "try:\n    r.recv()\nexcept EOFError:\n    x = 'EOFError'\nx") == "'EOFError'");
+  CHECK(value_of(server, s, "try:\n    r.recv()\nexcept EOFError:\n    x = 'EOFError'\nx", 60s) == "'EOFError'");
   CHECK_SCHEMA_VALID(server);
 }
 
@@ -64,7 +49,8 @@ TEST_CASE("channel/open with notify: what no session receives comes as channel/m
   ServerProcess server;
   const std::string s = server.open_session();
   server.result("channel/open", {{"name", "events"}, {"notify", true}});
-  run(server, s, "import subcell\nr, s = subcell.channel('events')\nfor i in range(3): s.send(('progress', i))\ns.send('done')");
+  run_cell(server, s, "import subcell\nr, s = subcell.channel('events')\nfor i in range(3): s.send(('progress', i))\ns.send('done')",
+           60s);
   std::vector<Json> got;
   while (got.size() < 4) {
     auto n = server.wait_notification("channel/message", 10s);
@@ -107,20 +93,20 @@ TEST_CASE("channels between a session in the server and one in a worker process,
   ServerProcess server;
   const std::string local = server.open_session({{"session", "local"}});
   const std::string remote = server.open_session({{"session", "remote"}, {"isolation", "process"}});
-  const std::string remote_pid = value_of(server, remote, "import os, subcell\nr, s = subcell.channel('bridge')\nos.getpid()");
-  const std::string local_pid = value_of(server, local, "import os, subcell\nr, s = subcell.channel('bridge')\nos.getpid()");
+  const std::string remote_pid = value_of(server, remote, "import os, subcell\nr, s = subcell.channel('bridge')\nos.getpid()", 60s);
+  const std::string local_pid = value_of(server, local, "import os, subcell\nr, s = subcell.channel('bridge')\nos.getpid()", 60s);
   CHECK(remote_pid != local_pid);
   // remote -> local: values, an int of any size, bytes, an end.
   Json from_remote = server.send_request("cell/run", {{"session", remote}, {"code",
       "pr, ps = subcell.create_channel()\ns.send((os.getpid(), 2**100, b'bytes', ps))\npr.recv(timeout=30)"}});
-  CHECK(value_of(server, local, "pid, big, b, end = r.recv(timeout=30)\nend.send(('reply', pid))\n(big, b, type(end).__name__)") ==
+  CHECK(value_of(server, local, "pid, big, b, end = r.recv(timeout=30)\nend.send(('reply', pid))\n(big, b, type(end).__name__)", 60s) ==
         "(1267650600228229401496703205376, b'bytes', 'SendChannel')");
   Json answered = server.wait_response(from_remote, 30s);
   CHECK(text_of(answered["result"]["value"]) == "('reply', " + remote_pid + ")");
   // A buffer crosses the process boundary as a copy (a read-only memoryview).
   Json buffered = server.send_request("cell/run", {{"session", remote}, {"code",
       "v = r.recv(timeout=30)\n(type(v).__name__, v.readonly, bytes(v))"}});
-  value_of(server, local, "s.send_buffer(bytearray(b'lent'), timeout=30)\n1");
+  value_of(server, local, "s.send_buffer(bytearray(b'lent'), timeout=30)\n1", 60s);
   CHECK(text_of(server.wait_response(buffered, 30s)["result"]["value"]) == "('memoryview', True, b'lent')");
   // An interrupt reaches a worker's blocked recv.
   Json blocked = server.send_request("cell/run", {{"session", remote}, {"code", "r.recv()"}});
@@ -129,7 +115,7 @@ TEST_CASE("channels between a session in the server and one in a worker process,
   Json interrupted = server.wait_response(blocked, 30s);
   CHECK(interrupted["result"]["error"]["type"] == "KeyboardInterrupt");
   // Timeouts too.
-  CHECK(value_of(server, remote, "try:\n    r.recv(timeout=0.1)\nexcept TimeoutError:\n    x = 'timeout'\nx") == "'timeout'");
+  CHECK(value_of(server, remote, "try:\n    r.recv(timeout=0.1)\nexcept TimeoutError:\n    x = 'timeout'\nx", 60s) == "'timeout'");
   CHECK_SCHEMA_VALID(server);
 }
 
@@ -137,7 +123,7 @@ TEST_CASE("a wait on a session that crashes, or is closed, ends with EOFError", 
   ServerProcess server;
   const std::string waiter = server.open_session({{"session", "waiter"}});
   const std::string doomed = server.open_session({{"session", "doomed"}, {"isolation", "process"}});
-  value_of(server, doomed, "import subcell\nr, s = subcell.channel('lifeline')\n1");
+  value_of(server, doomed, "import subcell\nr, s = subcell.channel('lifeline')\n1", 60s);
   Json waiting = server.send_request("cell/run", {{"session", waiter}, {"code",
       "import subcell\nr, s = subcell.channel('lifeline')\ntry:\n    r.recv()\nexcept EOFError:\n    x = 'EOFError'\nx"}});
   std::this_thread::sleep_for(300ms);
@@ -147,7 +133,7 @@ TEST_CASE("a wait on a session that crashes, or is closed, ends with EOFError", 
 
   // A peer in the server process, closed.
   const std::string peer = server.open_session({{"session", "peer"}});
-  value_of(server, peer, "import subcell\nr, s = subcell.channel('lifeline2')\n1");
+  value_of(server, peer, "import subcell\nr, s = subcell.channel('lifeline2')\n1", 60s);
   Json waiting2 = server.send_request("cell/run", {{"session", waiter}, {"code",
       "r2, s2 = subcell.channel('lifeline2')\ntry:\n    s2.send('x')\nexcept EOFError:\n    y = 'EOFError'\ny"}});
   std::this_thread::sleep_for(300ms);

@@ -13,13 +13,6 @@ using namespace subcell::testing;
 
 namespace {
 
-std::string value_of(ServerProcess& server, const std::string& session, const std::string& code) {
-  Json r = server.result("cell/run", {{"session", session}, {"code", code}}, 60s);
-  INFO(code << " -> " << r.dump());
-  REQUIRE(r["error"].is_null());
-  return r["value"].is_null() ? "None" : text_of(r["value"]);
-}
-
 std::vector<std::string> children(ServerProcess& server) {
   std::vector<std::string> out;
   const Json list = server.result("session/list");
@@ -36,16 +29,16 @@ TEST_CASE("child interpreters are listed under their parent and closed with it",
   ServerProcess server;
   const std::string nb = server.open_session({{"session", "nb"}});
   const std::string other = server.open_session({{"session", "other"}});
-  value_of(server, nb, "from subcell import interpreters\nkids = [interpreters.create() for _ in range(2)]\n1");
+  value_of(server, nb, "from subcell import interpreters\nkids = [interpreters.create() for _ in range(2)]\n1", 60s);
   CHECK(children(server) == std::vector<std::string>{"nb/1<nb", "nb/2<nb"});
-  CHECK(value_of(server, nb, "kids[0].run('6 * 7')") == "(42, None)");
+  CHECK(value_of(server, nb, "kids[0].run('6 * 7')", 60s) == "(42, None)");
   Json list = server.result("session/list");
   for (const Json& s : list["sessions"]) {
     if (s.contains("parent")) CHECK(s["isolation"] == "interpreter");
   }
   server.result("session/close", {{"session", nb}});
   CHECK(children(server).empty());
-  CHECK(value_of(server, other, "1") == "1");  // the neighbour goes on
+  CHECK(value_of(server, other, "1", 60s) == "1");  // the neighbour goes on
   CHECK_SCHEMA_VALID(server);
 }
 
@@ -69,7 +62,7 @@ TEST_CASE("an error in a child comes back as (None, err); raise_() raises it in 
   ServerProcess server;
   const std::string nb = server.open_session({{"session", "nb"}});
   CHECK(value_of(server, nb, "from subcell import interpreters\nc = interpreters.create()\nres, err = c.run('1/0')\n"
-                             "(res, err.type, '<cell 1>' in err.traceback)") == "(None, 'ZeroDivisionError', True)");
+                             "(res, err.type, '<cell 1>' in err.traceback)", 60s) == "(None, 'ZeroDivisionError', True)");
   Json raised = server.result("cell/run", {{"session", nb}, {"code", "err.raise_()"}});
   REQUIRE(raised["error"].is_object());
   CHECK(raised["error"]["type"] == "ZeroDivisionError");
@@ -80,10 +73,10 @@ TEST_CASE("an error in a child comes back as (None, err); raise_() raises it in 
 TEST_CASE("children of a process session are subinterpreters in its worker", "[process]") {
   ServerProcess server;
   const std::string p = server.open_session({{"session", "proc"}, {"isolation", "process"}});
-  const std::string pid = value_of(server, p, "import os\nos.getpid()");
+  const std::string pid = value_of(server, p, "import os\nos.getpid()", 60s);
   CHECK(value_of(server, p, "from subcell import interpreters\nimport subcell\nc = interpreters.create()\n"
                             "r, s = subcell.create_channel()\nf = c.run_async('import os\\nout.send(os.getpid())', "
-                            "channels={'out': s})\n(r.recv(timeout=30), f.result(timeout=30))") ==
+                            "channels={'out': s})\n(r.recv(timeout=30), f.result(timeout=30))", 60s) ==
         "(" + pid + ", (None, None))");
   CHECK(children(server) == std::vector<std::string>{"proc/1<proc"});
   server.result("session/close", {{"session", p}});

@@ -16,14 +16,6 @@ using namespace subcell::testing;
 
 namespace {
 
-std::string value_of(ServerProcess& server, const std::string& session, const std::string& code) {
-  Json r = server.call("cell/run", {{"session", session}, {"code", code}}, 60s);
-  INFO(code << " -> " << r.dump().substr(0, 2000));
-  REQUIRE(r.contains("result"));
-  REQUIRE(r["result"]["error"].is_null());
-  return text_of(r["result"]["value"]);
-}
-
 void write_file(const std::string& path, const std::string& text) {
   std::ofstream out(path);
   out << text;
@@ -77,13 +69,13 @@ TEST_CASE("a venv of the embedded CPython: its own prefix and packages in one in
   CHECK(opened["isolation"] == "interpreter");
   CHECK(opened["python"]["prefix"] == venv);
   CHECK(opened["python"]["executable"].get<std::string>().rfind(venv + "/bin/python", 0) == 0);
-  CHECK(value_of(server, "env", "import sys\nsys.prefix") == "'" + venv + "'");
-  CHECK(value_of(server, "env", "import venvonly, editable_pkg\n(venvonly.WHERE, editable_pkg.WHERE)") ==
+  CHECK(value_of(server, "env", "import sys\nsys.prefix", 60s) == "'" + venv + "'");
+  CHECK(value_of(server, "env", "import venvonly, editable_pkg\n(venvonly.WHERE, editable_pkg.WHERE)", 60s) ==
         "('in the venv', 'editable')");
   // The neighbour keeps the base installation's.
   CHECK(server.result("cell/run", {{"session", "neighbour"}, {"code", "import venvonly"}})["error"]["type"] ==
         "ModuleNotFoundError");
-  CHECK(value_of(server, "neighbour", "import sys\nsys.prefix != " + Json(venv).dump()) == "True");
+  CHECK(value_of(server, "neighbour", "import sys\nsys.prefix != " + Json(venv).dump(), 60s) == "True");
   neighbour.check_intact();
   // session/list shows which Python each session runs.
   const Json listed = server.result("session/list");
@@ -93,7 +85,7 @@ TEST_CASE("a venv of the embedded CPython: its own prefix and packages in one in
   }
   // In a process session the venv is the worker's own.
   server.open_session({{"session", "penv"}, {"python", venv}, {"isolation", "process"}});
-  CHECK(value_of(server, "penv", "import sys, venvonly\n(sys.prefix, venvonly.WHERE)") ==
+  CHECK(value_of(server, "penv", "import sys, venvonly\n(sys.prefix, venvonly.WHERE)", 60s) ==
         "('" + venv + "', 'in the venv')");
   CHECK_SCHEMA_VALID(server);
 }
@@ -116,9 +108,9 @@ TEST_CASE("Debian's CPython 3.11 with numpy, pandas and matplotlib, in a process
   Json opened = server.result("session/open", {{"session", "sci"}, {"python", kDebianPython}, {"isolation", "auto"}}, 60s);
   CHECK(opened["isolation"] == "process");
   CHECK(opened["python"]["version"].get<std::string>().rfind("3.11.", 0) == 0);
-  CHECK(value_of(server, "sci", "import sys\nsys.version_info[:2]") == "(3, 11)");
+  CHECK(value_of(server, "sci", "import sys\nsys.version_info[:2]", 60s) == "(3, 11)");
   // numpy arithmetic
-  CHECK(value_of(server, "sci", "import numpy as np\na = np.arange(6).reshape(2, 3)\nint((a @ a.T).sum())") == "83");
+  CHECK(value_of(server, "sci", "import numpy as np\na = np.arange(6).reshape(2, 3)\nint((a @ a.T).sum())", 60s) == "83");
   // a DataFrame's HTML arrives
   Json r = server.result("cell/run", {{"session", "sci"}, {"code",
       "import pandas as pd\ndf = pd.DataFrame({'a': [1, 2], 'b': [3.5, 4.5]})\ndf"}}, 60s);

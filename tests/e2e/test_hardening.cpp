@@ -21,17 +21,10 @@ double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
-Json run(ServerProcess& server, const std::string& session, const std::string& code) {
-  Json r = server.call("cell/run", {{"session", session}, {"code", code}}, 30s);
-  INFO(code << " -> " << r.dump());
-  REQUIRE(r.contains("result"));
-  return r["result"];
-}
-
 // The cell's error, which must be a PermissionError from the guard naming `rule`.
 void check_refused(ServerProcess& server, const std::string& session, const std::string& code, const std::string& rule,
                    const std::string& type = "PermissionError") {
-  Json e = run(server, session, code)["error"];
+  Json e = run_cell(server, session, code)["error"];
   INFO(code);
   REQUIRE(e.is_object());
   CHECK(e["type"] == type);
@@ -68,7 +61,7 @@ TEST_CASE("a session whose cell will not stop is closed anyway, within its grace
     neighbour.check_intact();
   }
   server.open_session({{"session", "stuck"}});
-  CHECK(text_of(run(server, "stuck", "'reused'")["value"]) == "'reused'");
+  CHECK(text_of(run_cell(server, "stuck", "'reused'")["value"]) == "'reused'");
   CHECK_SCHEMA_VALID(server);
 }
 
@@ -95,15 +88,15 @@ TEST_CASE("finalizers and atexit functions run under the same deadlines") {
   Neighbour neighbour(server);
   // A __del__ that loops runs during reset: reset is interruptible.
   server.open_session({{"session", "f"}});
-  run(server, "f", "class Stubborn:\n    def __del__(self):\n        while True: pass\nobj = Stubborn()");
+  run_cell(server, "f", "class Stubborn:\n    def __del__(self):\n        while True: pass\nobj = Stubborn()");
   Json reset = server.send_request("session/reset", {{"session", "f"}});
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   server.result("cell/interrupt", {{"session", "f"}});
   CHECK(server.wait_response(reset, 10s).contains("result"));
-  CHECK(text_of(run(server, "f", "'after reset'")["value"]) == "'after reset'");
+  CHECK(text_of(run_cell(server, "f", "'after reset'")["value"]) == "'after reset'");
   // An atexit function that loops runs when the session closes: the close
   // deadline interrupts it and the interpreter still ends.
-  run(server, "f", "import atexit\n@atexit.register\ndef forever():\n    while True: pass");
+  run_cell(server, "f", "import atexit\n@atexit.register\ndef forever():\n    while True: pass");
   const auto start = Clock::now();
   Json closed = server.result("session/close", {{"session", "f"}}, 10s);
   CHECK(closed["interpreter"] == "ended");
@@ -149,7 +142,7 @@ TEST_CASE("interrupts reach blocking calls in interpreter sessions (measured)") 
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   server.result("cell/interrupt", {{"session", "io"}});
   CHECK(server.wait_response(id, 10s)["result"]["error"]["type"] == "KeyboardInterrupt");
-  CHECK(text_of(run(server, "io", "p.wait(5), p.stdout.read()")["value"]) == "(5, b'got SIGINT\\n')");
+  CHECK(text_of(run_cell(server, "io", "p.wait(5), p.stdout.read()")["value"]) == "(5, b'got SIGINT\\n')");
 }
 
 TEST_CASE("the session guard refuses what would break the server, naming the rule") {
@@ -170,7 +163,7 @@ TEST_CASE("the session guard refuses what would break the server, naming the rul
   check_refused(server, "g", "import resource\nresource.setrlimit(resource.RLIMIT_CPU, (1, 1))", "resource limits");
   check_refused(server, "g", "import resource\nresource.setrlimit(resource.RLIMIT_NOFILE, (16, 16))", "resource limits");
   // The server's descriptors: found in /proc/self/fd, but out of reach.
-  run(server, "g", "import os\nserver_fd = max(int(f) for f in os.listdir('/proc/self/fd'))");
+  run_cell(server, "g", "import os\nserver_fd = max(int(f) for f in os.listdir('/proc/self/fd'))");
   check_refused(server, "g", "os.close(server_fd)", "descriptor");
   check_refused(server, "g", "os.write(server_fd, b'Content-Length: 5\\r\\n\\r\\ngarbage')", "descriptor");
   check_refused(server, "g", "os.read(server_fd, 100)", "descriptor");
@@ -180,24 +173,24 @@ TEST_CASE("the session guard refuses what would break the server, naming the rul
   check_refused(server, "g", "import socket\nsocket.socket(fileno=server_fd)", "descriptor");
   check_refused(server, "g", "os.execv('/bin/true', ['true'])", "exec would replace the server process");
   // Closing "everything" closes what the session owns, and nothing of the server's.
-  Json r = run(server, "g", "mine = os.open('/dev/null', os.O_RDONLY)\nos.closerange(3, 65536)\n"
-                            "try:\n    os.fstat(mine)\nexcept OSError:\n    closed = True\nclosed");
+  Json r = run_cell(server, "g", "mine = os.open('/dev/null', os.O_RDONLY)\nos.closerange(3, 65536)\n"
+                                 "try:\n    os.fstat(mine)\nexcept OSError:\n    closed = True\nclosed");
   CHECK(text_of(r["value"]) == "True");
-  run(server, "g", "for fd in range(0, 1024):\n    try:\n        os.close(fd)\n    except OSError:\n        pass");
+  run_cell(server, "g", "for fd in range(0, 1024):\n    try:\n        os.close(fd)\n    except OSError:\n        pass");
   neighbour.check_intact();
-  CHECK(text_of(run(server, "g", "'still serving'")["value"]) == "'still serving'");
+  CHECK(text_of(run_cell(server, "g", "'still serving'")["value"]) == "'still serving'");
   CHECK_SCHEMA_VALID(server);
 }
 
 TEST_CASE("the guard can be turned off per session and per server") {
   ServerProcess server;
   server.open_session({{"session", "off"}, {"guard", false}});
-  CHECK(run(server, "off", "import _interpreters\n'imported'")["value"]["text/plain"] == "'imported'");
+  CHECK(run_cell(server, "off", "import _interpreters\n'imported'")["value"]["text/plain"] == "'imported'");
   server.open_session({{"session", "on"}});
   check_refused(server, "on", "import _interpreters", "CPython's private interpreter modules", "ModuleNotFoundError");
   ServerProcess unguarded({"--no-guard"});
   unguarded.open_session({{"session", "s"}});
-  CHECK(run(unguarded, "s", "import _interpreters\n'imported'")["value"]["text/plain"] == "'imported'");
+  CHECK(run_cell(unguarded, "s", "import _interpreters\n'imported'")["value"]["text/plain"] == "'imported'");
   Json init = unguarded.result("session/list");
   CHECK(init["sessions"].size() == 1);
 }
@@ -237,7 +230,7 @@ TEST_CASE("os._exit and os.abort end the session, not the server, and say so lik
   }
   // sys.exit in a thread ends that thread only, as in any Python.
   server.open_session({{"session", "t"}});
-  Json r = run(server, "t", "import sys, threading\nt = threading.Thread(target=sys.exit, args=(2,))\nt.start(); t.join()\n"
+  Json r = run_cell(server, "t", "import sys, threading\nt = threading.Thread(target=sys.exit, args=(2,))\nt.start(); t.join()\n"
                             "'session alive'");
   CHECK(text_of(r["value"]) == "'session alive'");
   CHECK_SCHEMA_VALID(server);

@@ -16,22 +16,6 @@ using namespace subcell::testing;
 
 namespace {
 
-std::string value_of(ServerProcess& server, const std::string& session, const std::string& code) {
-  Json r = server.call("cell/run", {{"session", session}, {"code", code}}, 30s);
-  INFO(code << " -> " << r.dump());
-  REQUIRE(r.contains("result"));
-  REQUIRE(r["result"]["error"].is_null());
-  return text_of(r["result"]["value"]);
-}
-
-Json error_of(ServerProcess& server, const std::string& session, const std::string& code) {
-  Json r = server.call("cell/run", {{"session", session}, {"code", code}}, 30s);
-  INFO(code << " -> " << r.dump());
-  REQUIRE(r.contains("result"));
-  REQUIRE(r["result"]["error"].is_object());
-  return r["result"]["error"];
-}
-
 std::string fixtures() { return SUBCELL_FIXTURES; }
 
 }  // namespace
