@@ -50,6 +50,18 @@ local function describe_probe(result, err)
 end
 
 -- The server's own CPython (pyenv's build of the version it embeds), or nil.
+-- :SubcellPython PATH for the current buffer, waited for; it must succeed.
+local function switch_python(path)
+  local done
+  subcell.python(path, function(err)
+    done = err or true
+  end)
+  t.wait(function()
+    return done
+  end, ':SubcellPython', 30000)
+  t.eq(true, done, 'switched')
+end
+
 local function server_python()
   local ok = false
   require('subcell.server').ensure(function()
@@ -147,14 +159,7 @@ t.test(':SubcellPython PATH moves the buffer to a new session on that Python', f
   local buf = t.scratch({ '# %%', 'x = 1', '# %%', 'import sys; sys.version_info[:2]' }, 'which.py')
   t.run_at(buf, '^x = 1')
   local old = state.notebooks[buf].session
-  local done
-  subcell.python(own, function(err)
-    done = err or true
-  end)
-  t.wait(function()
-    return done
-  end, ':SubcellPython', 30000)
-  t.eq(true, done, 'switched')
+  switch_python(own)
   t.eq(own, state.notebooks[buf].python, 'the buffer remembers it')
   local note = t.truthy(t.notified('now runs'), 'notification')
   t.contains(note.msg, 'which.py')
@@ -173,14 +178,7 @@ t.test("a venv of the server's CPython runs in the session with its own prefix",
   local venv = vim.fn.fnamemodify(api.nvim_buf_get_name(buf), ':h') .. '/.venv'
   vim.fn.system({ own, '-m', 'venv', '--without-pip', venv })
   t.eq(0, vim.v.shell_error, 'python -m venv')
-  local done
-  subcell.python(venv, function(err)
-    done = err or true
-  end)
-  t.wait(function()
-    return done
-  end, ':SubcellPython', 30000)
-  t.eq(true, done, 'switched')
+  switch_python(venv)
   local run = t.wait_run(subcell.run_cell({ buf = buf, row = 0 }))
   t.eq('done', run.state, 'state: ' .. vim.inspect(run.error or run.failure))
   t.contains(t.virt_text(buf, 0), venv)
